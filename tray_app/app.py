@@ -1,0 +1,429 @@
+"""Composition root: wires config, logging, sources, the poller, the core and the presenters.
+
+Nothing else constructs collaborators; everything below receives what it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import webbrowser
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from . import config as config_mod
+from .assess import Selector
+from .clock import Clock, SystemClock
+from .config import Config, ServiceConfig
+from .console import EXIT_CODES, ConsolePresenter, check_json, iso, one_line, waybar
+from .history import HistoryStore
+from .http import HttpClient
+from .levels import Level
+from .monitor import Monitor
+from .plaintext import clean
+from .policy import PolicyConfig
+from .poller import Poller, Report
+from .prefs import Prefs
+from .session import Session
+from .source import StatuspageSource
+from .state import StateStore
+from .urls import BadURL, host_of, is_loopback, page_base
+
+if TYPE_CHECKING:
+    from .demo import DemoCycle, StatusServer
+    from .notifier import Notifier
+
+log = logging.getLogger(__name__)
+
+EX_USAGE = 64
+EX_TIMEOUT = 124
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit 64."""
+
+
+@dataclass(frozen=True)
+class Options:
+    url: str | None = None
+    interval: float | None = None
+    components: str | None = None
+    demo: bool = False
+    config_path: Path | None = None
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    config: Path
+    data: Path
+    logs: Path
+
+    @classmethod
+    def default(cls) -> AppPaths:
+        import platformdirs
+
+        name = "claude-status-tray"
+        return cls(
+            config=Path(platformdirs.user_config_dir(name, appauthor=False)) / "config.toml",
+            data=Path(platformdirs.user_data_dir(name, appauthor=False)),
+            logs=Path(platformdirs.user_log_dir(name, appauthor=False)),
+        )
+
+
+def split_names(text: str) -> tuple[Selector, ...]:
+    return tuple(Selector.parse(n) for n in text.split(",") if n.strip())
+
+
+def resolve_config(opts: Options, paths: AppPaths, err: TextIO) -> Config:
+    """The config file (problems reported, never fatal) with the command line on top."""
+    cfg, problems = config_mod.load(opts.config_path or paths.config)
+    for line in problems:
+        print(f"warning: {line}", file=err)
+        log.warning("%s", line)
+    changes: dict[str, object] = {}
+    if opts.url is not None:
+        try:
+            changes["url"] = page_base(opts.url)
+        except BadURL as exc:
+            raise UsageError(str(exc)) from exc
+        changes["extra_services"] = ()  # a page named on the command line is the one to watch
+    if opts.components is not None:
+        names = split_names(opts.components)
+        if not names:
+            raise UsageError("--components needs at least one component name")
+        changes["components"] = names
+    if opts.interval is not None:
+        if opts.interval <= 0:
+            raise UsageError("--interval must be a positive number of seconds")
+        changes["interval"] = opts.interval
+    return replace(cfg, **changes)  # type: ignore[arg-type]
+
+
+def effective_interval(interval: float, url: str, err: TextIO | None = None) -> float:
+    loopback = is_loopback(host_of(url))
+    floor = 1.0 if loopback else 30.0
+    if interval < floor:
+        if err is not None:
+            print(f"note: interval raised to the {floor:g} s floor for {host_of(url)}", file=err)
+        return floor
+    return interval
+
+
+def make_monitor(
+    svc: ServiceConfig,
+    cfg: Config,
+    client: HttpClient,
+    *,
+    policy: PolicyConfig | None = None,
+    clock: Clock | None = None,
+    err: TextIO | None = None,
+) -> Monitor:
+    clock = clock or SystemClock()
+    source = StatuspageSource(
+        svc.url, client, page_id=svc.page_id, aliases=svc.aliases,
+        mirror_template=cfg.mirror, clock=clock.monotonic, wall=clock.time,
+    )
+    return Monitor(
+        key=svc.key or host_of(svc.url),
+        name=svc.name or host_of(svc.url),
+        name_from_page=not svc.name,
+        source=source,
+        watch=svc.watch,
+        policy=policy or cfg.policy(),
+        interval=effective_interval(cfg.interval, svc.url, err),
+    )
+
+
+def run_check(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_json: bool,
+              as_waybar: bool = False) -> int:
+    cfg = resolve_config(opts, paths, err)
+    client = HttpClient()
+    try:
+        monitor = make_monitor(cfg.main_service(), cfg, client, err=None)
+        fetched = monitor.source.fetch()
+    finally:
+        client.close()
+    now = time.time()
+    failure = fetched.failure
+    if fetched.summary is not None:
+        from .assess import assess
+
+        a = assess(fetched.summary, monitor.watch, monitor.name)
+        level, error = a.level, None
+    else:
+        assert failure is not None
+        a, level, error = None, Level.UNKNOWN, f"can't reach the status page: {failure.message}"
+        if _not_a_statuspage(failure):
+            print(f"error: {monitor.source.base} is not a Statuspage: {failure.message}", file=err)
+            return EX_USAGE
+    if as_waybar:
+        view = replace(monitor.view(), level=level, assessment=a,
+                       headline=a.headline if a else f"{monitor.name}: unknown",
+                       reason=error or "")
+        print(_dumps(waybar(view)), file=out)
+    elif as_json:
+        print(_dumps(check_json(monitor.source.base, level, a, now, error)), file=out)
+    elif a is not None:
+        monitor.assessment = a
+        print(one_line(replace(monitor.view(), level=level, headline=a.headline)), file=out)
+    else:
+        print(clean(f"{monitor.name}: unknown, {error}", 300), file=out)
+    return EXIT_CODES[level]
+
+
+def _not_a_statuspage(failure: object) -> bool:
+    from .model import Failure, FailureKind
+
+    return isinstance(failure, Failure) and (
+        failure.kind is FailureKind.BAD_BODY or failure.status_code in (404, 410)
+    )
+
+
+def _dumps(obj: object) -> str:
+    import json
+
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def build_monitors(
+    cfg: Config, client: HttpClient, *, policy: PolicyConfig | None = None,
+    clock: Clock | None = None, err: TextIO | None = None,
+) -> list[Monitor]:
+    return [
+        make_monitor(svc, cfg, client, policy=policy, clock=clock, err=err)
+        for svc in cfg.services()
+    ]
+
+
+def fan_out(*presenters: Callable[[Report], None]) -> Callable[[Report], None]:
+    def present(report: Report) -> None:
+        for presenter in presenters:
+            presenter(report)
+
+    return present
+
+
+@dataclass
+class Running:
+    """What a long-running mode owns and must close."""
+
+    client: HttpClient
+    poller: Poller
+    session: Session
+    notifier: Notifier | None = None
+    demo: tuple[StatusServer, DemoCycle] | None = None
+
+    def close(self) -> None:
+        self.poller.stop()
+        self.session.save(force=True)
+        self.client.close()
+        if self.notifier is not None:
+            self.notifier.close()
+        if self.demo is not None:
+            self.demo[1].stop()
+            self.demo[0].stop()
+
+
+def start_session(
+    opts: Options, paths: AppPaths, err: TextIO, *, notify: bool,
+    presenters: Sequence[Callable[[Report], None]] = (),
+    on_change: Callable[[], None] | None = None,
+) -> tuple[Running, Config, list[str]]:
+    """Build everything a long-running mode needs (not yet started)."""
+    demo = None
+    if opts.demo:
+        from .demo import start_demo
+
+        demo = start_demo()
+        opts = replace(opts, url=demo[0].url, interval=opts.interval or 2.0)
+    cfg = resolve_config(opts, paths, err)
+    policy = _demo_policy(cfg) if demo else None
+    notifier = _make_notifier() if notify else None
+    client = HttpClient()
+    monitors = build_monitors(cfg, client, policy=policy, err=err)
+    store = None if demo else StateStore(paths.data / "state.json")
+    history = HistoryStore(paths.data / ("demo-history.json" if demo else "history.json"))
+    session = Session(
+        monitors, send=notifier.send if notifier else None,
+        prefs=Prefs(enabled=cfg.notifications, kinds=cfg.notify_on),
+        store=store, history=history, on_change=on_change,
+    )
+    session.restore()
+    poller = Poller(monitors, fan_out(*presenters, session))
+    return Running(client, poller, session, notifier, demo), cfg, list(cfg.problems)
+
+
+def run_watch(
+    opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, jsonl: bool, notify: bool,
+    stop: threading.Event | None = None,
+) -> int:
+    presenter = ConsolePresenter(out, jsonl=jsonl)
+    running, cfg, _ = start_session(opts, paths, err, notify=notify, presenters=[presenter])
+    if not jsonl:
+        urls = ", ".join(m.source.base for m in running.poller.monitors)
+        print(f"watching {urls} every {running.poller.monitors[0].interval:g} s "
+              "(Ctrl-C to stop)", file=err)
+    running.poller.start()
+    try:
+        (stop or threading.Event()).wait() if stop else _wait_forever(running.poller)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.close()
+    return 0
+
+
+def _wait_forever(poller: Poller) -> None:
+    while not poller.stopped:
+        time.sleep(3600)
+
+
+def _demo_policy(cfg: Config) -> PolicyConfig:
+    # Short windows so a new user sees every kind of notification within a minute.
+    return replace(cfg.policy(), flap_window=15.0, gap_tolerance=30.0)
+
+
+def _make_notifier() -> Notifier:
+    from . import APP_NAME
+    from .notifier import Notifier
+
+    return Notifier(APP_NAME, _icon_file())
+
+
+def _icon_file() -> str | None:
+    """A PNG of the app icon for notifications (written once to the cache dir)."""
+    try:
+        import platformdirs
+
+        from .icons import app_icon
+
+        path = Path(platformdirs.user_cache_dir("claude-status-tray", appauthor=False))
+        path = path / "claude-status-tray.png"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            app_icon(128).save(path)
+        return str(path)
+    except Exception:  # noqa: BLE001 - a notification without an icon is still a notification
+        log.exception("can't prepare the notification icon")
+        return None
+
+
+def run_tray(opts: Options, paths: AppPaths, out: TextIO, err: TextIO) -> int:
+    from .instance import AlreadyRunning, InstanceLock
+    from .tray import tray_problem
+
+    lock = InstanceLock(paths.data / "instance.lock")
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        print(f"Claude Status Tray is {exc}; not starting a second icon.", file=err)
+        return 0
+    try:
+        wait = float(os.environ.get("CST_TRAY_WAIT", "5"))
+        problem = tray_problem(wait)
+        if problem:
+            print(f"{problem}: falling back to watching in the terminal", file=err)
+            log.warning("%s: falling back to watch", problem)
+            return run_watch(opts, paths, out, err, jsonl=False, notify=True)
+        return _run_tray(opts, paths, err)
+    finally:
+        lock.release()
+
+
+def _run_tray(opts: Options, paths: AppPaths, err: TextIO) -> int:
+    from .autostart import for_platform
+    from .controller import TrayController
+    from .tray import TrayIcon
+
+    holder: list[TrayController] = []
+    running, cfg, problems = start_session(
+        opts, paths, err, notify=True,
+        on_change=lambda: holder[0].refresh() if holder else None,
+    )
+    controller = TrayController(
+        running.session, running.poller, cfg,
+        config_path=None if opts.demo else (opts.config_path or paths.config),
+        config_broken=bool(problems), autostart=for_platform(),
+        show_chart=lambda: _show_chart(running.session, paths),
+    )
+    holder.append(controller)
+    tray = TrayIcon(controller.on_action, controller.model())
+    controller.tray = tray
+    try:
+        tray.run(running.poller.start)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.close()
+    return 0
+
+
+def _show_chart(session: Session, paths: AppPaths) -> None:
+    from .chart import draw_history
+
+    if session.history is None:
+        return
+    target = paths.data / "history.png"
+    draw_history(session.history.episodes(), time.time(), 30).save(target)
+    webbrowser.open(target.as_uri())
+
+
+def run_wait(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *,
+             timeout: float | None) -> int:
+    cfg = resolve_config(opts, paths, err)
+    client = HttpClient()
+    monitor = make_monitor(cfg.main_service(), cfg, client, err=err)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while True:
+            fetched, _ = monitor.poll(time.time())
+            a = monitor.assessment
+            if fetched.ok and a is not None and a.level is Level.OPERATIONAL:
+                print(one_line(monitor.view()), file=out)
+                return 0
+            delay = monitor.next_delay()
+            line = one_line(monitor.view())
+            print(f"{line}; checking again in {delay:g} s", file=err)
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    print("timed out waiting for the service to be operational", file=err)
+                    return EX_TIMEOUT
+                delay = min(delay, left)
+            time.sleep(delay)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        client.close()
+
+
+def run_history(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_json: bool,
+                days: int) -> int:
+    from .history import summary_lines, uptime
+
+    now = time.time()
+    episodes = [e for e in HistoryStore(paths.data / "history.json").episodes()
+                if (e.end or now) >= now - days * 86400]
+    if as_json:
+        print(_dumps({
+            "days": days,
+            "uptime": {"24h": uptime(episodes, 1, now), "7d": uptime(episodes, 7, now),
+                       "30d": uptime(episodes, 30, now), f"{days}d": uptime(episodes, days, now)},
+            "episodes": [
+                {"service": e.service, "start": iso(e.start),
+                 "end": iso(e.end) if e.end is not None else None,
+                 "seconds": round(e.length(now)), "worst": e.worst,
+                 "components": list(e.components), "incidents": list(e.incidents),
+                 "lower_bound": e.lower_bound}
+                for e in sorted(episodes, key=lambda e: e.start)
+            ],
+        }), file=out)
+    else:
+        for line in summary_lines(episodes, now, last=50):
+            print(line, file=out)
+    return 0

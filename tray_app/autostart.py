@@ -1,0 +1,141 @@
+"""Start at login: an XDG autostart entry on Linux, an HKCU Run value on Windows, a
+LaunchAgent on macOS. Each writes only in the user's own profile."""
+
+from __future__ import annotations
+
+import os
+import plistlib
+import sys
+from pathlib import Path
+from typing import Protocol
+
+from . import APP_ID, APP_NAME
+from .atomic import write_atomic
+
+LABEL = "com.claude-status-tray"
+
+
+def command() -> list[str]:
+    """How to start this very program again: the frozen binary, or this Python with -m."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable]
+    return [sys.executable, "-m", "tray_app"]
+
+
+class Autostart(Protocol):
+    def enabled(self) -> bool: ...
+
+    def set(self, on: bool) -> None: ...
+
+
+def _desktop_exec(argv: list[str]) -> str:
+    # The Desktop Entry spec quotes arguments with double quotes and escapes \ " ` $.
+    def quote(arg: str) -> str:
+        if arg and all(c.isalnum() or c in "-_./=:+," for c in arg):
+            return arg
+        escaped = "".join("\\" + c if c in '\\"`$' else c for c in arg)
+        return f'"{escaped}"'
+
+    return " ".join(quote(a).replace("%", "%%") for a in argv)
+
+
+class XdgAutostart:
+    def __init__(self, config_home: Path | None = None, argv: list[str] | None = None) -> None:
+        base = config_home or Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        self.path = base / "autostart" / f"{APP_ID}.desktop"
+        self.argv = argv or command()
+
+    def enabled(self) -> bool:
+        return self.path.exists()
+
+    def entry(self) -> str:
+        return (
+            "[Desktop Entry]\n"
+            "Type=Application\n"
+            f"Name={APP_NAME}\n"
+            "Comment=Shows whether Claude is up\n"
+            f"Exec={_desktop_exec(self.argv)}\n"
+            f"Icon={APP_ID}\n"
+            "Terminal=false\n"
+            "X-GNOME-Autostart-enabled=true\n"
+            "X-GNOME-Autostart-Delay=5\n"
+        )
+
+    def set(self, on: bool) -> None:
+        if on:
+            write_atomic(self.path, self.entry().encode("utf-8"))
+        elif self.path.exists():
+            self.path.unlink()
+
+
+class LaunchAgent:
+    def __init__(self, home: Path | None = None, argv: list[str] | None = None) -> None:
+        self.path = (home or Path.home()) / "Library" / "LaunchAgents" / f"{LABEL}.plist"
+        self.argv = argv or command()
+
+    def enabled(self) -> bool:
+        return self.path.exists()
+
+    def plist(self) -> bytes:
+        return plistlib.dumps({
+            "Label": LABEL,
+            "ProgramArguments": self.argv,
+            "RunAtLoad": True,
+            "KeepAlive": False,
+            "ProcessType": "Interactive",
+        })
+
+    def set(self, on: bool) -> None:
+        if on:
+            write_atomic(self.path, self.plist())
+        elif self.path.exists():
+            self.path.unlink()
+
+
+class RunKey:
+    """``HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run``; ``registry`` is winreg or a
+    stand-in with the same four functions (tests)."""
+
+    KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+
+    def __init__(self, registry: object | None = None, argv: list[str] | None = None) -> None:
+        if registry is None:
+            import winreg  # type: ignore[import-not-found,unused-ignore]
+
+            registry = winreg
+        self.reg = registry
+        self.argv = argv or command()
+
+    def value(self) -> str:
+        return " ".join(f'"{a}"' if " " in a else a for a in self.argv)
+
+    def enabled(self) -> bool:
+        reg = self.reg
+        try:
+            with reg.OpenKey(reg.HKEY_CURRENT_USER, self.KEY) as key:  # type: ignore[attr-defined]
+                reg.QueryValueEx(key, APP_NAME)  # type: ignore[attr-defined]
+                return True
+        except OSError:
+            return False
+
+    def set(self, on: bool) -> None:
+        reg = self.reg
+        with reg.CreateKey(reg.HKEY_CURRENT_USER, self.KEY) as key:  # type: ignore[attr-defined]
+            if on:
+                reg.SetValueEx(key, APP_NAME, 0, reg.REG_SZ, self.value())  # type: ignore[attr-defined]
+            else:
+                try:
+                    reg.DeleteValue(key, APP_NAME)  # type: ignore[attr-defined]
+                except OSError:
+                    pass
+
+
+def for_platform() -> Autostart | None:
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        return XdgAutostart()
+    if sys.platform == "darwin":
+        return LaunchAgent()
+    if sys.platform == "win32":
+        return RunKey()
+    return None
+

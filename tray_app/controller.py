@@ -1,0 +1,186 @@
+"""The tray's glue: turns the session's state into a :class:`TrayModel`, and menu actions into
+changes of settings. Menu callbacks arrive here on the UI thread and only set flags, change
+preferences or hand work to the poller."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import webbrowser
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Protocol
+
+from . import config as config_mod
+from .assess import Selector, Watch
+from .atomic import keep_aside
+from .clock import Clock, SystemClock
+from .config import Config
+from .menu import Extras, TrayModel, build
+from .poller import Poller
+from .prefs import Prefs, pause_for, until_tomorrow_morning
+from .session import Session
+from .urls import safe_link
+
+log = logging.getLogger(__name__)
+
+
+class Tray(Protocol):
+    def update(self, model: TrayModel) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Autostart(Protocol):
+    def enabled(self) -> bool: ...
+
+    def set(self, on: bool) -> None: ...
+
+
+class TrayController:
+    def __init__(
+        self,
+        session: Session,
+        poller: Poller,
+        cfg: Config,
+        *,
+        config_path: Path | None = None,
+        config_broken: bool = False,
+        autostart: Autostart | None = None,
+        open_url: Callable[[str], object] = webbrowser.open,
+        show_chart: Callable[[], None] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.session = session
+        self.poller = poller
+        self.cfg = cfg
+        self.config_path = config_path
+        self.config_broken = config_broken
+        self.autostart = autostart
+        self.open_url = open_url
+        self.show_chart = show_chart
+        self.clock = clock or SystemClock()
+        self.tray: Tray | None = None
+        self._lock = threading.Lock()
+        self.quitting = threading.Event()
+
+    def model(self) -> TrayModel:
+        auto = None
+        if self.autostart is not None:
+            try:
+                auto = self.autostart.enabled()
+            except OSError:
+                auto = None
+        history: tuple[str, ...] = ()
+        if self.session.history is not None:
+            from .history import summary_lines
+
+            history = tuple(summary_lines(self.session.history.episodes(), self.clock.time()))
+        return build(self.session.views, self.session.prefs, self.clock.time(),
+                     Extras(autostart=auto, history=history, hint_enabled=self.cfg.reachability))
+
+    def refresh(self) -> None:
+        if self.tray is not None:
+            self.tray.update(self.model())
+
+    # Menu actions -------------------------------------------------------------------------
+
+    def on_action(self, action: str, arg: str = "") -> None:
+        log.info("menu: %s %s", action, arg)
+        handler = getattr(self, f"_do_{action}", None)
+        if handler is None:
+            log.warning("unknown menu action %r", action)
+            return
+        handler(arg)
+        if action != "quit":
+            self.refresh()
+
+    def _do_check_now(self, _arg: str) -> None:
+        self.poller.check_now()
+
+    def _do_quit(self, _arg: str) -> None:
+        self.quitting.set()
+        self.poller.stop(timeout=0)
+        if self.tray is not None:
+            self.tray.stop()
+
+    def _do_open_page(self, key: str) -> None:
+        view = next((v for v in self.session.views if v.key == key), None)
+        view = view or (self.session.views[0] if self.session.views else None)
+        if view is not None:
+            self._open(view.url, view.links)
+
+    def _do_open_url(self, url: str) -> None:
+        hosts = frozenset().union(*(v.links for v in self.session.views))
+        self._open(url, hosts)
+
+    def _open(self, url: str, hosts: frozenset[str]) -> None:
+        if not safe_link(url, hosts):
+            log.warning("refused to open %r: only https links to the status page open", url)
+            return
+        self.open_url(url)
+
+    def _prefs(self, prefs: Prefs) -> None:
+        self.session.set_prefs(prefs)
+
+    def _do_toggle_notifications(self, _arg: str) -> None:
+        enabled = not self.session.prefs.enabled
+        self._prefs(replace(self.session.prefs, enabled=enabled))
+        self._save_config(replace(self.cfg, notifications=enabled))
+
+    def _do_pause_1h(self, _arg: str) -> None:
+        self._prefs(pause_for(self.session.prefs, self.clock.time(), 3600))
+
+    def _do_pause_tomorrow(self, _arg: str) -> None:
+        until = until_tomorrow_morning(self.clock.time())
+        self._prefs(replace(self.session.prefs, paused_until=until))
+
+    def _do_resume(self, _arg: str) -> None:
+        self._prefs(replace(self.session.prefs, paused_until=0.0))
+
+    def _do_arm(self, _arg: str) -> None:
+        self._prefs(replace(self.session.prefs, armed=not self.session.prefs.armed))
+
+    def _do_toggle_autostart(self, _arg: str) -> None:
+        if self.autostart is None:
+            return
+        on = not self.autostart.enabled()
+        try:
+            self.autostart.set(on)
+        except OSError as exc:
+            log.warning("can't change start at login: %s", exc)
+            return
+        self._save_config(replace(self.cfg, autostart=on))
+
+    def _do_show_chart(self, _arg: str) -> None:
+        if self.show_chart is not None:
+            threading.Thread(target=self.show_chart, name="chart", daemon=True).start()
+
+    def _do_toggle_component(self, arg: str) -> None:
+        key, _, component_id = arg.partition("\t")
+        monitor = next((m for m in self.session.monitors if m.key == key), None)
+        if monitor is None or monitor.assessment is None:
+            return
+        comps = monitor.assessment.components
+        watched = {c.id for c in comps if c.watched}
+        watched ^= {component_id}
+        chosen = tuple(Selector(name=c.name, id=c.id) for c in comps if c.id in watched)
+        # Saved by id, so a renamed component stays watched.
+        monitor.watch = Watch(include=chosen)
+        if key == self.session.monitors[0].key:
+            self._save_config(replace(self.cfg, components=chosen))
+        self.poller.check_now()
+
+    def _save_config(self, cfg: Config) -> None:
+        self.cfg = cfg
+        if self.config_path is None:
+            return
+        try:
+            if self.config_broken:
+                moved = keep_aside(self.config_path)
+                log.warning("the broken config file was kept aside as %s", moved)
+                self.config_broken = False
+            config_mod.save(cfg, self.config_path)
+        except OSError as exc:
+            log.warning("can't save settings to %s: %s", self.config_path, exc)

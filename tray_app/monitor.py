@@ -1,0 +1,187 @@
+"""One watched service: fetch, assess, step the policy, and describe the result.
+
+The monitor joins an adapter (the source) to the pure core; it holds no thread and no clock of
+its own, so tests drive it poll by poll with a fake source.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from .assess import Assessment, Watch, assess
+from .levels import Level, worst
+from .model import Failure, FailureKind, Fetched
+from .policy import Effect, PolicyConfig, PolicyState, Reading, Unreachable, Woke, step
+from .schedule import next_delay
+from .urls import host_of, is_loopback
+
+log = logging.getLogger(__name__)
+
+# Failures that could mean our own connection is down (worth asking the connectivity check).
+_NETWORKISH = {FailureKind.DNS, FailureKind.CONNECT, FailureKind.TIMEOUT, FailureKind.TLS}
+
+
+class Source(Protocol):
+    base: str
+
+    def fetch(self) -> Fetched: ...
+
+    def hosts(self) -> frozenset[str]: ...
+
+    @property
+    def using_mirror(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    """What presenters show for one service."""
+
+    key: str
+    name: str
+    url: str
+    level: Level
+    headline: str
+    reason: str = ""  # why the level is unknown, or the last failure
+    offline: bool = False
+    assessment: Assessment | None = None
+    checked_at: float | None = None
+    failures: int = 0
+    via_mirror: bool = False
+    hint: str = ""  # reachability hint, shown apart from the official status
+    links: frozenset[str] = frozenset()
+
+    @property
+    def status_line(self) -> str:
+        if self.level is Level.UNKNOWN:
+            return f"{self.name}: {self.reason or 'unknown'}"
+        return self.headline
+
+
+@dataclass
+class Monitor:
+    key: str
+    name: str
+    source: Source
+    watch: Watch = field(default_factory=Watch)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    interval: float = 60.0
+    online_check: Callable[[], bool | None] | None = None
+    state: PolicyState = field(default_factory=PolicyState)
+    assessment: Assessment | None = None
+    checked_at: float | None = None
+    last_failure: Failure | None = None
+    via_mirror: bool = False
+    hint: str = ""
+    name_from_page: bool = False  # no name configured: use the page's own once it's known
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(host_of(self.source.base))
+
+    def poll(self, now: float) -> tuple[Fetched, list[Effect]]:
+        fetched = self.source.fetch()
+        self.checked_at = now
+        self.via_mirror = fetched.via_mirror
+        if fetched.summary is not None:
+            if self.name_from_page and fetched.summary.page.name:
+                self.name = fetched.summary.page.name
+            self.last_failure = None
+            self.assessment = assess(fetched.summary, self.watch, self.name)
+            self.watch = self.assessment.watch
+            obs: Reading | Unreachable = _reading(self.assessment)
+        else:
+            assert fetched.failure is not None
+            self.last_failure = fetched.failure
+            obs = Unreachable(self.name, _failure_reason(fetched.failure), self._offline(fetched))
+        self.state, effects = step(self.state, obs, now, self.policy)
+        return fetched, effects
+
+    def woke(self, now: float) -> list[Effect]:
+        self.state, effects = step(self.state, Woke(), now, self.policy)
+        return effects
+
+    def _offline(self, fetched: Fetched) -> bool:
+        failure = fetched.failure
+        if failure is None or failure.kind not in _NETWORKISH or self.online_check is None:
+            return False
+        if self.state.failures + 1 < self.policy.failure_threshold:
+            return False  # only worth a second request once the level is about to change
+        try:
+            return self.online_check() is False
+        except Exception:  # noqa: BLE001 - a broken check must not stop the poll
+            log.exception("connectivity check failed")
+            return False
+
+    def next_delay(self) -> float:
+        retry = self.last_failure.retry_after if self.last_failure else None
+        a = self.assessment
+        urgent = self.state.level.is_problem or bool(a and a.incidents and not self.state.failures)
+        return next_delay(
+            self.interval, loopback=self.loopback, failures=self.state.failures,
+            retry_after=retry, urgent=urgent,
+        )
+
+    def view(self) -> ServiceView:
+        a = self.assessment
+        state = self.state
+        reason = state.reason if state.level is Level.UNKNOWN else ""
+        if state.failures and self.last_failure is not None and state.level is not Level.UNKNOWN:
+            reason = f"last check failed: {self.last_failure.message}"
+        if state.level is Level.UNKNOWN:
+            headline = f"{self.name}: unknown, {state.reason}"
+        else:
+            headline = a.headline if a else f"{self.name}: {state.level.label}"
+        return ServiceView(
+            key=self.key,
+            name=self.name,
+            url=self.source.base,
+            level=state.level,
+            headline=headline,
+            reason=reason,
+            offline=state.offline,
+            assessment=a,
+            checked_at=self.checked_at,
+            failures=state.failures,
+            via_mirror=self.via_mirror,
+            hint=self.hint,
+            links=self.source.hosts(),
+        )
+
+
+def _failure_reason(failure: Failure) -> str:
+    return f"can't reach the status page ({failure.message})"
+
+
+def _reading(a: Assessment) -> Reading:
+    if a.level is Level.UNKNOWN:
+        return Reading(a.service, a.level, a.reasons[0] if a.reasons else "unreadable page")
+    detail = ""
+    if a.incidents:
+        detail = a.incidents[0].name
+    else:
+        affected = [c.name for c in a.watched if c.level.is_problem]
+        detail = ", ".join(affected[:3])
+    starts = [t for t in (_epoch(i.started_at) for i in a.incidents) if t is not None]
+    return Reading(a.service, a.level, detail, min(starts) if starts else None)
+
+
+def _epoch(stamp: str) -> float | None:
+    """Parse Statuspage's ISO 8601 times (``2026-09-10T09:12:03.095Z`` or with an offset)."""
+    if not stamp:
+        return None
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return float(calendar.timegm(when.timetuple()))
+    return when.timestamp()
+
+
+def worst_view(views: list[ServiceView]) -> Level:
+    return worst(v.level for v in views) if views else Level.UNKNOWN

@@ -1,0 +1,58 @@
+"""Notification preferences: on/off, pause, and the one-shot "notify me when it's back"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from .levels import Level
+from .policy import Kind, Notify
+
+
+@dataclass(frozen=True)
+class Prefs:
+    enabled: bool = True
+    paused_until: float = 0.0
+    armed: bool = False  # "notify me when it's back": fires once, even while paused
+    kinds: frozenset[str] = frozenset(k.value for k in Kind)
+
+    def paused(self, now: float) -> bool:
+        return self.paused_until > now
+
+    def pause_left(self, now: float) -> float:
+        return max(0.0, self.paused_until - now)
+
+
+def is_recovery(note: Notify) -> bool:
+    return note.kind is Kind.RECOVERED or (
+        note.kind is Kind.SUMMARY and note.level is Level.OPERATIONAL
+    )
+
+
+def gate(prefs: Prefs, note: Notify, now: float) -> tuple[bool, Prefs]:
+    """Whether to show ``note`` now, and the preferences after it (an armed alert disarms)."""
+    if prefs.armed and is_recovery(note):
+        return True, replace(prefs, armed=False)
+    if not prefs.enabled or prefs.paused(now) or note.kind.value not in prefs.kinds:
+        return False, prefs
+    return True, prefs
+
+
+def pause_for(prefs: Prefs, now: float, seconds: float) -> Prefs:
+    return replace(prefs, paused_until=now + seconds)
+
+
+def until_tomorrow_morning(now: float, hour: int = 8) -> float:
+    """Epoch seconds of the next day's ``hour``:00 in local time."""
+    local = dt.datetime.fromtimestamp(now).astimezone()
+    tomorrow = (local + dt.timedelta(days=1)).replace(hour=hour, minute=0, second=0,
+                                                     microsecond=0)
+    return tomorrow.timestamp()
+
+
+def describe_left(seconds: float) -> str:
+    minutes = int(seconds // 60) + (1 if seconds % 60 else 0)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d} min"

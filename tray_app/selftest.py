@@ -1,0 +1,125 @@
+"""``--selftest``: can every part this platform needs load here? No network, no display.
+
+Run against a frozen build, it proves the bundle carries what PyInstaller can't see by itself
+(pystray's and plyer's run-time chosen modules, httpx's certificates, the sample page).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import ssl
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+Check = Callable[[], str]
+
+
+def _tray() -> str:
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        os.environ.setdefault("PYSTRAY_BACKEND", "dummy")  # pystray connects at import
+    import pystray  # noqa: F401
+
+    names = {"win32": ["_win32"], "darwin": ["_darwin"]}.get(sys.platform, ["_xorg", "_gtk",
+                                                                          "_appindicator"])
+    found = [n.strip("_") for n in names if importlib.util.find_spec(f"pystray.{n}")]
+    if not found:
+        raise RuntimeError(f"no pystray backend module bundled (looked for {names})")
+    return "backends " + ", ".join(found)
+
+
+def _tray_deps() -> str:
+    if sys.platform == "win32":
+        importlib.import_module("win32api" if importlib.util.find_spec("win32api") else "ctypes")
+        return "ctypes"
+    if sys.platform == "darwin":
+        importlib.import_module("AppKit")
+        return "AppKit"
+    importlib.import_module("Xlib.display")
+    importlib.import_module("Xlib.threaded")
+    extra = "python-xlib"
+    if importlib.util.find_spec("gi") is not None:
+        import gi
+
+        gi.require_version("Gtk", "3.0")
+        extra += ", PyGObject (menus)"
+    return extra
+
+
+def _notifier() -> str:
+    plat = {"win32": "win", "darwin": "macosx"}.get(sys.platform, "linux")
+    importlib.import_module(f"plyer.platforms.{plat}.notification")
+    parts = [f"plyer.platforms.{plat}.notification"]
+    if plat == "linux":
+        importlib.import_module("desktop_notifier")
+        parts.append("desktop-notifier")
+    from .notifier import Notifier  # noqa: F401
+
+    return ", ".join(parts)
+
+
+def _http() -> str:
+    import certifi
+    import httpx  # noqa: F401
+
+    where = certifi.where()
+    ctx = ssl.create_default_context(cafile=where)
+    count = len(ctx.get_ca_certs())
+    if not count:
+        raise RuntimeError(f"no CA certificates loaded from {where}")
+    return f"httpx with {count} CA certificates"
+
+
+def _icons() -> str:
+    from .icons import Badge, app_icon, paint
+    from .levels import Level
+
+    n = 0
+    for level in Level:
+        for size in (16, 32, 64):
+            img = paint(level, size, offline=level is Level.UNKNOWN,
+                        badge=Badge.HINT if size == 64 else None)
+            if img.size != (size, size):
+                raise RuntimeError(f"{level.value} painted at {img.size}")
+            n += 1
+    app_icon(64)
+    return f"{n} icons drawn"
+
+
+def _sample() -> str:
+    from .assess import assess
+    from .levels import Level
+    from .statuspage import parse_summary
+
+    path = Path(__file__).with_name("samples") / "summary-partial_outage.json"
+    level = assess(parse_summary(json.loads(path.read_text(encoding="utf-8")))).level
+    if level is not Level.PARTIAL_OUTAGE:
+        raise RuntimeError(f"bundled sample read as {level.value}, expected partial_outage")
+    return f"bundled sample page reads {level.value}"
+
+
+CHECKS: list[tuple[str, Check]] = [
+    ("tray", _tray),
+    ("tray deps", _tray_deps),
+    ("notifier", _notifier),
+    ("http+tls", _http),
+    ("icons", _icons),
+    ("sample", _sample),
+]
+
+
+def run_selftest(out: TextIO) -> int:
+    failed = 0
+    for name, check in CHECKS:
+        try:
+            detail = check()
+            print(f"ok    {name}: {detail}", file=out)
+        except Exception as exc:  # noqa: BLE001 - each failure is reported, then the next check
+            failed += 1
+            print(f"FAIL  {name}: {type(exc).__name__}: {exc}", file=out)
+    print(f"selftest: {len(CHECKS) - failed} of {len(CHECKS)} checks ok", file=out)
+    return 1 if failed else 0

@@ -1,0 +1,147 @@
+"""What every long-running mode (tray and ``watch``) does with the poller's reports:
+gate and send notifications, keep the outage history, and save the state that survives a
+restart. It applies effects; the decisions were made by the core."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from .clock import Clock, SystemClock
+from .history import Episode, HistoryStore
+from .monitor import Monitor, ServiceView
+from .policy import EpisodeEnded, Notify
+from .poller import Report
+from .prefs import Prefs, gate
+from .state import Saved, StateStore, restored
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[str, str], None]
+
+
+class Session:
+    def __init__(
+        self,
+        monitors: Sequence[Monitor],
+        *,
+        send: Send | None = None,
+        prefs: Prefs | None = None,
+        store: StateStore | None = None,
+        history: HistoryStore | None = None,
+        clock: Clock | None = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.monitors = list(monitors)
+        self.send = send
+        self.prefs = prefs or Prefs()
+        self.store = store
+        self.history = history
+        self.clock = clock or SystemClock()
+        self.on_change = on_change
+        self.views: tuple[ServiceView, ...] = tuple(m.view() for m in self.monitors)
+        self._lock = threading.RLock()
+        self._alerts: list[dict[str, object]] = []
+        self._saved_sig: object = None
+        self._open: dict[str, tuple[object, ...]] = {}
+
+    def restore(self) -> None:
+        """Apply what the last run saved: alert state, page ids, pause, armed alert."""
+        if self.store is None:
+            return
+        saved = self.store.load()
+        now = self.clock.time()
+        for m in self.monitors:
+            if m.key in saved.services:
+                m.state = restored(saved.services[m.key], saved.saved_at, now)
+            page_id = saved.page_ids.get(m.key)
+            if page_id and hasattr(m.source, "page_id") and not m.source.page_id:
+                m.source.page_id = page_id
+        self.prefs = replace(self.prefs, paused_until=saved.paused_until, armed=saved.armed)
+        self._alerts = list(saved.alerts)
+        self.views = tuple(m.view() for m in self.monitors)
+
+    def set_prefs(self, prefs: Prefs) -> None:
+        with self._lock:
+            self.prefs = prefs
+            self.save(force=True)
+        self._changed()
+
+    def __call__(self, report: Report) -> None:
+        with self._lock:
+            now = self.clock.time()
+            monitor = next((m for m in self.monitors if m.key == report.service.key), None)
+            for effect in report.effects:
+                if isinstance(effect, Notify):
+                    self._notify(effect, now)
+                elif isinstance(effect, EpisodeEnded) and self.history is not None:
+                    self._close_episode(report.service, effect)
+            if monitor is not None and self.history is not None:
+                self._track_episode(monitor, report.service)
+            self.views = report.services
+            self.save()
+        self._changed()
+
+    def _notify(self, note: Notify, now: float) -> None:
+        allowed, self.prefs = gate(self.prefs, note, now)
+        self._alerts.append({"at": now, "kind": note.kind.value, "title": note.title,
+                             "sent": allowed})
+        del self._alerts[:-50]
+        if allowed and self.send is not None:
+            try:
+                self.send(note.title, note.body)
+            except Exception:  # noqa: BLE001 - a failure to notify is logged, never fatal
+                log.exception("sending a notification failed")
+        elif not allowed:
+            log.info("notification held back by the user's settings: %s", note.title)
+
+    def _track_episode(self, m: Monitor, view: ServiceView) -> None:
+        start = m.state.episode_start
+        if start is None:
+            self._open.pop(m.key, None)
+            return
+        a = view.assessment
+        components = tuple(c.name for c in a.watched if c.level.is_problem) if a else ()
+        incidents = tuple(i.name for i in a.incidents) if a else ()
+        sig = (start, m.state.episode_worst, components, incidents)
+        if self._open.get(m.key) == sig:
+            return
+        self._open[m.key] = sig
+        assert self.history is not None
+        self.history.open(Episode(view.name, start, None, m.state.episode_worst.value,
+                                  components, incidents))
+
+    def _close_episode(self, view: ServiceView, ended: EpisodeEnded) -> None:
+        assert self.history is not None
+        a = view.assessment
+        incidents = tuple(i.name for i in a.incidents) if a else ()
+        self.history.close(view.name, ended.start, ended.end, ended.worst.value,
+                           ended.lower_bound, incidents=incidents)
+        self._open.pop(view.key, None)
+
+    def save(self, force: bool = False) -> None:
+        if self.store is None:
+            return
+        services = {m.key: m.state for m in self.monitors}
+        page_ids = {m.key: str(getattr(m.source, "page_id", "") or "") for m in self.monitors}
+        # Only what matters after a restart decides whether to write: not every poll.
+        sig = (
+            tuple((k, replace(s, reason="", failures=0, ok_streak=0, ok_since=None,
+                              grace_until=None)) for k, s in services.items()),
+            tuple(page_ids.items()), self.prefs.paused_until, self.prefs.armed,
+            len(self._alerts),
+        )
+        if sig == self._saved_sig and not force:
+            return
+        self._saved_sig = sig
+        self.store.save(Saved(services, page_ids, self.prefs.paused_until, self.prefs.armed,
+                              tuple(self._alerts), self.clock.time()))
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:  # noqa: BLE001
+                log.exception("updating the presenters failed")
