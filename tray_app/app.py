@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 import webbrowser
@@ -123,11 +124,29 @@ def make_monitor(
     clock: Clock | None = None,
     err: TextIO | None = None,
 ) -> Monitor:
+    from .config import DEFAULT_REACHABILITY
+    from .probes import OnlineCheck, ReachabilityProbe
+
     clock = clock or SystemClock()
     source = StatuspageSource(
         svc.url, client, page_id=svc.page_id, aliases=svc.aliases,
         mirror_template=cfg.mirror, clock=clock.monotonic, wall=clock.time,
     )
+    # The hint probes Claude itself, so it runs for Claude's page (or for the hosts the user
+    # configured), never for some other service's page.
+    main = svc.url == cfg.url
+    custom = cfg.reachability_urls != DEFAULT_REACHABILITY
+    reach = None
+    if cfg.reachability and main and (svc.key == "claude" or custom):
+        try:
+            reach = ReachabilityProbe(client, cfg.reachability_urls)
+        except BadURL as exc:
+            print(f"warning: reachability hint off: {exc}", file=err or sys.stderr)
+    try:
+        online: OnlineCheck | None = OnlineCheck(cfg.online_check)
+    except ValueError as exc:
+        print(f"warning: connectivity check off: {exc}", file=err or sys.stderr)
+        online = None
     return Monitor(
         key=svc.key or host_of(svc.url),
         name=svc.name or host_of(svc.url),
@@ -136,6 +155,8 @@ def make_monitor(
         watch=svc.watch,
         policy=policy or cfg.policy(),
         interval=effective_interval(cfg.interval, svc.url, err),
+        online_check=online,
+        reach=reach,
     )
 
 

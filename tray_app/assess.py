@@ -228,12 +228,22 @@ def assess(summary: Summary, watch: Watch = Watch(), service: str = "") -> Asses
 def _indicator_level(
     summary: Summary, active: list[tuple[Incident, Level]], leaves: list[Component]
 ) -> Level:
+    """Discount the indicator to degraded when recovering incidents alone keep it higher.
+
+    Every other open incident and every component counts on its own, so when none of them
+    reaches the indicator's level, only the recovering incidents can have raised it.
+    """
     indicator = summary.indicator_level
-    if not indicator.is_problem or not active:
+    if indicator.rank <= Level.DEGRADED.rank:
         return indicator
-    all_recovering = all(inc.recovering and lvl.rank <= Level.DEGRADED.rank for inc, lvl in active)
-    components_fine = all(c.level is Level.OPERATIONAL for c in leaves)
-    if all_recovering and components_fine and indicator.rank > Level.DEGRADED.rank:
+
+    def discounted(inc: Incident, lvl: Level) -> bool:
+        return inc.recovering and lvl.rank <= Level.DEGRADED.rank
+
+    if not any(discounted(inc, lvl) for inc, lvl in active):
+        return indicator
+    rest = [lvl for inc, lvl in active if not discounted(inc, lvl)] + [c.level for c in leaves]
+    if all(lvl.rank < indicator.rank for lvl in rest):
         return Level.DEGRADED
     return indicator
 

@@ -8,6 +8,7 @@ only when the user changes a setting from the menu, and then atomically.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -157,7 +158,8 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
         except BadURL as exc:
             raise ConfigError(f"is not usable: {exc}") from exc
     if key == "interval":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        if (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+                or not math.isfinite(value)):
             raise ConfigError("must be a positive number of seconds")
         return {"interval": float(value)}
     if key == "components":
@@ -186,7 +188,8 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
             raise ConfigError("must be a URL template containing {id}")
         return {"mirror": value}
     if key in ("paused_until", "notifications_paused_until"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or not math.isfinite(value)):
             raise ConfigError("must be a number (epoch seconds)")
         return {"paused_until": float(value)}
     if key == "services":
@@ -229,8 +232,14 @@ def _services(value: Any) -> tuple[ServiceConfig, ...]:
 
 def _toml_str(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    escaped = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in escaped)
+    escaped = "".join(ch if ch.isprintable() else _toml_escape(ch) for ch in escaped)
     return f'"{escaped}"'
+
+
+def _toml_escape(ch: str) -> str:
+    # TOML's \u takes exactly four hex digits; characters beyond the BMP need \U and eight.
+    code = ord(ch)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _toml_selectors(selectors: tuple[Selector, ...]) -> str:

@@ -118,12 +118,17 @@ class HistoryStore:
         return self._episodes
 
     def open(self, episode: Episode) -> None:
-        """Record the start of an episode (or update the one that is open for the service)."""
+        """Record the start of an episode, or add to the one open for the service."""
         with self._lock:
             eps = self._load()
             for i, e in enumerate(eps):
                 if e.service == episode.service and e.end is None:
-                    eps[i] = episode
+                    worst = max(e.level, episode.level, key=lambda lv: lv.rank)
+                    eps[i] = Episode(
+                        e.service, min(e.start, episode.start), None, worst.value,
+                        tuple(dict.fromkeys((*e.components, *episode.components))),
+                        tuple(dict.fromkeys((*e.incidents, *episode.incidents))),
+                    )
                     break
             else:
                 eps.append(episode)

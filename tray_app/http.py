@@ -11,11 +11,14 @@ import email.utils
 import logging
 import socket
 import ssl
+import threading
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+import httpcore
 import httpx
 
 from . import APP_NAME, __version__
@@ -39,6 +42,72 @@ class Response:
     body: bytes = b""
 
 
+class _Deadline(threading.local):
+    """The current request's deadline, per thread (None outside a request)."""
+
+    at: float | None = None
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits at most until the request's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, left: Callable[[float | None], float | None]
+                 ) -> None:
+        self._inner = inner
+        self._left = left
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, self._left(timeout))
+        return _DeadlineStream(inner, self._left)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpx times each socket operation, not the whole exchange, so a server that drips its
+    status line and headers a byte at a time would hold a poll for ever. This backend gives each
+    operation at most what is left of the request's deadline."""
+
+    def __init__(self, deadline: _Deadline, clock: Callable[[], float]) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._deadline = deadline
+        self._clock = clock
+
+    def left(self, timeout: float | None) -> float | None:
+        at = self._deadline.at
+        if at is None:
+            return timeout
+        left = max(at - self._clock(), 0.001)
+        return left if timeout is None else min(timeout, left)
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, self.left(timeout), local_address,
+                                         socket_options)
+        return _DeadlineStream(stream, self.left)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None
+                            ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(path, self.left(timeout), socket_options)
+        return _DeadlineStream(stream, self.left)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
 @dataclass
 class HttpClient:
     """A long-lived client (one connection pool) with the app's limits built in."""
@@ -47,6 +116,7 @@ class HttpClient:
     clock: Callable[[], float] = time.monotonic
     total_timeout: float = TOTAL_TIMEOUT
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
+    _deadline: _Deadline = field(default_factory=_Deadline, init=False, repr=False)
 
     def _get_client(self) -> httpx.Client:
         if self._client is None:
@@ -56,10 +126,20 @@ class HttpClient:
                 verify=True,
                 trust_env=False,  # no proxy credentials or netrc picked up behind the user's back
                 headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-                transport=self.transport,
-                limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+                transport=self.transport or self._default_transport(),
             )
         return self._client
+
+    def _default_transport(self) -> httpx.HTTPTransport:
+        transport = httpx.HTTPTransport(verify=True, trust_env=False)
+        # httpx has no public way to choose the network backend; its pool is built the same way.
+        transport._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=True, trust_env=False),
+            max_connections=4,
+            max_keepalive_connections=2,
+            network_backend=_DeadlineBackend(self._deadline, self.clock),
+        )
+        return transport
 
     def close(self) -> None:
         if self._client is not None:
@@ -77,10 +157,13 @@ class HttpClient:
         read_body: bool = True,
     ) -> Response | Failure:
         deadline = self.clock() + self.total_timeout
+        self._deadline.at = deadline
         seen = {url}
         current = url
         try:
             for _ in range(MAX_REDIRECTS + 1):
+                # Cookies a page sets are never sent back: no credentials of any kind.
+                self._get_client().cookies.clear()
                 result = self._once(method, current, headers or {}, cap, deadline, read_body)
                 if isinstance(result, Failure) or result.status not in (301, 302, 303, 307, 308):
                     return result
@@ -95,6 +178,8 @@ class HttpClient:
             return Failure(FailureKind.REDIRECT, f"more than {MAX_REDIRECTS} redirects")
         except Exception as exc:  # noqa: BLE001 - every failure becomes data
             return failure_from(exc)
+        finally:
+            self._deadline.at = None
 
     def _once(
         self, method: str, url: str, headers: Mapping[str, str], cap: int, deadline: float,
@@ -107,7 +192,7 @@ class HttpClient:
             declared = hdrs.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
                 return _too_large(cap, resp.status_code)
-            body = _read_capped(resp, cap, deadline, self.clock)
+            body = _read_capped(resp, cap, deadline, self.clock, self.total_timeout)
             if isinstance(body, Failure):
                 return body
             return Response(str(resp.url), resp.status_code, hdrs, body)
@@ -118,7 +203,7 @@ def _too_large(cap: int, status: int | None = None) -> Failure:
 
 
 def _read_capped(
-    resp: httpx.Response, cap: int, deadline: float, clock: Callable[[], float]
+    resp: httpx.Response, cap: int, deadline: float, clock: Callable[[], float], total: float
 ) -> bytes | Failure:
     encoding = resp.headers.get("content-encoding", "identity").lower().strip()
     if encoding in ("gzip", "x-gzip", "deflate"):
@@ -130,7 +215,8 @@ def _read_capped(
     out = bytearray()
     for chunk in resp.iter_raw():
         if clock() > deadline:
-            return Failure(FailureKind.TIMEOUT, "the response took longer than 15 s to arrive")
+            return Failure(FailureKind.TIMEOUT,
+                           f"the response took longer than {total:g} s to arrive")
         if inflater is None:
             out += chunk
         else:

@@ -14,9 +14,20 @@ from datetime import datetime
 from typing import Protocol
 
 from .assess import Assessment, Watch, assess
+from .hint import HintState, hint_text, step_hint
 from .levels import Level, worst
 from .model import Failure, FailureKind, Fetched
-from .policy import Effect, PolicyConfig, PolicyState, Reading, Unreachable, Woke, step
+from .policy import (
+    Effect,
+    Kind,
+    Notify,
+    PolicyConfig,
+    PolicyState,
+    Reading,
+    Unreachable,
+    Woke,
+    step,
+)
 from .schedule import next_delay
 from .urls import host_of, is_loopback
 
@@ -76,8 +87,15 @@ class Monitor:
     checked_at: float | None = None
     last_failure: Failure | None = None
     via_mirror: bool = False
-    hint: str = ""
     name_from_page: bool = False  # no name configured: use the page's own once it's known
+    reach: Callable[[], bool] | None = None  # the reachability probe, when the hint is on
+    hint_state: HintState = field(default_factory=HintState)
+    reach_every: int = 2  # probe every Nth good poll while all is quiet, every poll after a miss
+    _polls: int = 0
+
+    @property
+    def hint(self) -> str:
+        return hint_text(self.name, self.hint_state, self.state.level)
 
     @property
     def loopback(self) -> bool:
@@ -99,7 +117,34 @@ class Monitor:
             self.last_failure = fetched.failure
             obs = Unreachable(self.name, _failure_reason(fetched.failure), self._offline(fetched))
         self.state, effects = step(self.state, obs, now, self.policy)
+        self._polls += 1
+        quiet = self.hint_state.misses == 0
+        if self.reach is not None and fetched.ok and (not quiet or
+                                                       self._polls % self.reach_every == 1):
+            effects += self._probe()
         return fetched, effects
+
+    def _probe(self) -> list[Effect]:
+        """Ask the service itself; a hint when it stays silent while the page is green."""
+        assert self.reach is not None
+        try:
+            answered = self.reach()
+        except Exception:  # noqa: BLE001 - a broken probe is no evidence either way
+            log.exception("reachability probe failed")
+            return []
+        online = True
+        if not answered and self.online_check is not None:
+            try:
+                online = self.online_check() is not False
+            except Exception:  # noqa: BLE001
+                online = True
+        self.hint_state, notify = step_hint(self.hint_state, answered, self.state.level, online)
+        if not notify:
+            return []
+        return [Notify(Kind.UNREACHABLE, f"{self.name} looks unreachable from here",
+                       "The status page still says all systems operational, but "
+                       f"{self.name} hasn't answered from this machine "
+                       f"{self.hint_state.misses} times in a row.", Level.OPERATIONAL)]
 
     def woke(self, now: float) -> list[Effect]:
         self.state, effects = step(self.state, Woke(), now, self.policy)

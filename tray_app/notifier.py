@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 ENV_VAR = "CST_NOTIFIER"
 THREAD_NAME = "notifier"
-QUEUE_SIZE = 32
+MAX_PENDING = 32  # beyond this, new notifications are dropped (and logged)
 PLYER_TIMEOUT_S = 10  # how long plyer asks the notification to stay up
 
 
@@ -92,7 +92,7 @@ class Notifier:
         self._app_name = app_name
         self._icon_path = icon_path
         self._backends = list(default_backends() if backends is None else backends)
-        self._queue: queue.Queue[_Message | object] = queue.Queue(maxsize=QUEUE_SIZE)
+        self._queue: queue.SimpleQueue[_Message | object] = queue.SimpleQueue()
         self._closed = False
         self._pending = 0  # queued or being delivered
         self._lock = threading.Lock()
@@ -117,12 +117,11 @@ class Notifier:
             if self._closed:
                 logger.debug("Notifier closed; dropped %r", message.title)
                 return
-            try:
-                self._queue.put_nowait(message)
-            except queue.Full:
-                logger.warning("Notification queue full; dropped %r", message.title)
+            if self._pending >= MAX_PENDING:  # the worker is stuck in a backend
+                logger.warning("%d notifications pending; dropped %r", self._pending, message.title)
                 return
             self._pending += 1
+            self._queue.put(message)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything queued so far was handled; False if still busy."""
@@ -134,20 +133,10 @@ class Notifier:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                self._put_stop()
+                self._queue.put(_STOP)
         self._thread.join(timeout)
         if self._thread.is_alive():
             logger.warning("Notifier thread still busy after %.1f s; left behind", timeout)
-
-    def _put_stop(self) -> None:
-        try:
-            self._queue.put_nowait(_STOP)
-        except queue.Full:  # the worker is stuck in a backend: make room for the stop
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                pass
-            self._queue.put_nowait(_STOP)
 
     def _run(self) -> None:
         try:
@@ -250,7 +239,7 @@ class DesktopNotifierBackend:
     async def _send(self, title: str, body: str, app_name: str, icon_path: str | None) -> None:
         from desktop_notifier import DesktopNotifier, Icon
 
-        icon = Icon(path=Path(icon_path)) if icon_path else None
+        icon = Icon(path=Path(icon_path).absolute()) if icon_path else None
         notifier = DesktopNotifier(app_name=app_name, app_icon=icon)
         dispatched = threading.Event()
         try:
@@ -308,7 +297,9 @@ class FakeBackend:
     fail: bool = False
     calls: list[tuple[str, str, str, str | None]] = field(default_factory=list)
     closed: bool = False
-    _changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _changed: threading.Condition = field(
+        default_factory=threading.Condition, init=False, repr=False, compare=False
+    )
 
     def send(self, title: str, body: str, app_name: str, icon_path: str | None) -> None:
         with self._changed:

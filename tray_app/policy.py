@@ -30,6 +30,7 @@ class Kind(enum.Enum):
     MAINTENANCE = "maintenance"
     RECOVERED = "recovered"
     SUMMARY = "summary"
+    UNREACHABLE = "unreachable"  # the reachability hint: the page is green, Claude doesn't answer
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,9 @@ def step(
 ) -> tuple[PolicyState, list[Effect]]:
     effects: list[Effect] = []
     old_level = state.level
+    # An expired window closes before the observation is applied, so an alert sent at this step
+    # opens a fresh window instead of landing in the old one (and escaping the flap limit).
+    state, held = _expire_window(state, now, cfg)
     if isinstance(obs, Woke):
         state = replace(state, grace_until=now + cfg.wake_grace)
     elif isinstance(obs, Unreachable):
@@ -139,7 +143,7 @@ def step(
         )
     else:
         state = _reading(state, obs, now, cfg, effects)
-    state = _close_window(state, obs, now, cfg, effects)
+    state = _close_window(state, held, obs, now, cfg, effects)
     if state.level is not old_level:
         effects.insert(0, LevelChanged(old_level, state.level))
     return state, effects
@@ -169,7 +173,9 @@ def _reading(
             state = replace(state, episode_start=start, episode_worst=level, last_bad_at=now)
             if _enabled(level, cfg):
                 effects.append(_text(Kind.STARTUP, obs, level))
-                state = replace(state, announced=level, episode_alert=_CLASS[level])
+                state = replace(
+                    state, announced=level, episode_alert=_CLASS[level], window_start=now
+                )
         return state
     if level.is_problem:
         return _worse(state, obs, now, cfg, effects)
@@ -241,13 +247,23 @@ def _better(
     return replace(state, announced=Level.OPERATIONAL, window_recovered=recovered_in_window)
 
 
-def _close_window(
-    state: PolicyState, obs: Observation, now: float, cfg: PolicyConfig, effects: list[Effect]
-) -> PolicyState:
+def _expire_window(state: PolicyState, now: float, cfg: PolicyConfig) -> tuple[PolicyState, int]:
+    """Close the flap window if its time is up; return the number of alerts it held back."""
     if state.window_start is None or now < state.window_start + cfg.flap_window:
-        return state
+        return state, 0
     held = state.held_back
-    state = replace(state, window_start=None, window_recovered=False, held_back=0)
+    return replace(state, window_start=None, window_recovered=False, held_back=0), held
+
+
+def _close_window(
+    state: PolicyState,
+    held: int,
+    obs: Observation,
+    now: float,
+    cfg: PolicyConfig,
+    effects: list[Effect],
+) -> PolicyState:
+    """Sum up a closed window's held-back changes, if the level now differs from the last told."""
     if not held or not state.level.is_known or state.level is state.announced:
         return state
     service = obs.service if isinstance(obs, Reading | Unreachable) else "The service"
@@ -258,7 +274,8 @@ def _close_window(
         body += f" {state.reason}"
     effects.append(Notify(Kind.SUMMARY, f"{service}: {level.label}", body, level))
     if level.is_problem:
-        return replace(state, announced=level, episode_alert=_CLASS[level])
+        # The summary is this window's "down" alert: it opens a window of its own.
+        return replace(state, announced=level, episode_alert=_CLASS[level], window_start=now)
     return replace(state, announced=level)
 
 

@@ -105,7 +105,7 @@ def parse_summary(doc: Any) -> Summary:
 
 
 def _kind(value: Any) -> str:
-    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
         type(value), "number" if isinstance(value, int | float) else "value"
     )
 
@@ -138,6 +138,7 @@ def _status(raw: Any) -> tuple[str, Level, str]:
 
 def _components(raw: Any, problems: list[str]) -> tuple[Component, ...]:
     if raw is None:
+        problems.append("'components' is missing")
         return ()
     if not isinstance(raw, list):
         problems.append(f"'components' is a {_kind(raw)}, not a list")
@@ -263,9 +264,9 @@ def _maintenances(
             started_at=_text(item.get("scheduled_for") or item.get("started_at"), 64),
             is_maintenance=True,
         )
-        if status in MAINTENANCE_ACTIVE:
+        if isinstance(status, str) and status in MAINTENANCE_ACTIVE:
             active.append(base)
-        elif status in MAINTENANCE_INACTIVE:
+        elif isinstance(status, str) and status in MAINTENANCE_INACTIVE:
             if status == "scheduled":
                 upcoming.append(base)
         else:

@@ -124,6 +124,7 @@ class TrayIcon:
         self._icon = pystray.Icon(
             APP_ID, self._image(model), model.tooltip, self._menu(model.menu)
         )
+        _dump_menu(model.menu)
 
     @staticmethod
     def backend_name(pystray: Any) -> str:
@@ -156,6 +157,7 @@ class TrayIcon:
                 self._icon.title = model.tooltip
             if old.menu != model.menu:
                 self._icon.menu = self._menu(model.menu)
+                _dump_menu(model.menu)
 
     @property
     def model(self) -> TrayModel:
@@ -191,6 +193,20 @@ class TrayIcon:
                 log.exception("menu action %s failed", action)
 
         return fire
+
+
+def _dump_menu(entries: tuple[Entry, ...]) -> None:
+    """For end-to-end tests: write the visible top-level labels where CST_MENU_DUMP says."""
+    target = os.environ.get("CST_MENU_DUMP")
+    if not target:
+        return
+    import json
+
+    labels = ["---" if e.separator else e.text for e in entries]
+    tmp = f"{target}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(labels, fh)
+    os.replace(tmp, target)
 
 
 __all__ = ["APP_NAME", "TrayIcon", "linux_backend", "tray_problem", "xembed_tray_running"]

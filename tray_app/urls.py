@@ -14,7 +14,7 @@ class BadURL(ValueError):
 
 def is_loopback(host: str) -> bool:
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

@@ -1,0 +1,1 @@
+from tests.conftest_desktop import desktop  # noqa: F401 - the virtual desktop fixture

@@ -1,0 +1,90 @@
+"""Cheap second opinions when the status page is silent or green.
+
+- :class:`OnlineCheck`: is *our* connection up? A default route (where the OS shows one) and
+  a TCP connect to any of a few independent hosts. It tells "you're offline" apart from "the
+  status page is unreachable".
+- :class:`ReachabilityProbe`: do claude.ai and the API answer from this machine? Any HTTP
+  answer below 500 counts (the API says 401 or 405 to a request without a key). No
+  credentials or cookies are ever sent, and every request is bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+
+from .http import HttpClient, Response
+from .urls import BadURL, host_of, is_loopback
+
+log = logging.getLogger(__name__)
+
+
+def _split(target: str) -> tuple[str, int]:
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"{target!r} is not host:port")
+    return host.strip("[]"), int(port)
+
+
+class OnlineCheck:
+    def __init__(self, targets: Sequence[str], timeout: float = 2.0,
+                 route_file: Path | None = Path("/proc/net/route")) -> None:
+        self.targets = [_split(t) for t in targets]
+        self.timeout = timeout
+        self.route_file = route_file
+
+    def _no_default_route(self) -> bool:
+        if self.route_file is None or not self.route_file.exists():
+            return False
+        try:
+            lines = self.route_file.read_text().splitlines()[1:]
+        except OSError:
+            return False
+        has_v4_default = any(len(f := ln.split()) > 1 and f[1] == "00000000" for ln in lines)
+        v6 = Path("/proc/net/ipv6_route")
+        try:
+            has_v6_default = v6.exists() and any(
+                ln.split()[0] == "0" * 32 and ln.split()[1] == "00"
+                for ln in v6.read_text().splitlines() if ln.split()
+            )
+        except OSError:
+            has_v6_default = True
+        return not has_v4_default and not has_v6_default
+
+    def __call__(self) -> bool:
+        if self._no_default_route():
+            return False
+        for host, port in self.targets:
+            try:
+                with socket.create_connection((host, port), timeout=self.timeout):
+                    return True
+            except OSError:
+                continue
+        return False
+
+
+class ReachabilityProbe:
+    def __init__(self, client: HttpClient, urls: Sequence[str]) -> None:
+        for url in urls:
+            scheme = url.split("://", 1)[0].lower()
+            if scheme != "https" and not (scheme == "http" and is_loopback(host_of(url))):
+                raise BadURL(f"{url!r}: reachability checks use https only")
+        self.client = client
+        self.urls = list(urls)
+        self.last: list[str] = []
+
+    def __call__(self) -> bool:
+        """True when every URL answered (an HTTP status below 500)."""
+        self.last = []
+        ok = True
+        for url in self.urls:
+            result = self.client.request(url, method="HEAD", read_body=False, cap=0)
+            if isinstance(result, Response) and result.status < 500:
+                self.last.append(f"{host_of(url)}: HTTP {result.status}")
+            else:
+                ok = False
+                why = f"HTTP {result.status}" if isinstance(result, Response) else result.message
+                self.last.append(f"{host_of(url)}: {why}")
+        return ok
