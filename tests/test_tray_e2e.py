@@ -7,11 +7,9 @@ driven with real clicks. The tests share one app process and run in file order.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,37 +17,15 @@ import pytest
 
 from tests.conftest_desktop import desktop as desktop_fixture  # noqa: F401
 from tests.desktop import Desktop, wait_until
+from tests.trayapp import ARTIFACTS, ROOT, App, click_menu, running_app
 from tray_app.demo import StatusServer
 from tray_app.icons import level_colour
 from tray_app.levels import Level
 
 pytestmark = pytest.mark.desktop
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
 TOL = 12
 PIXELS = 60  # a docked 22-32 px icon has a few hundred pixels of its level's colour
-
-
-@dataclass
-class App:
-    proc: subprocess.Popen[bytes]
-    server: StatusServer
-    menu_dump: Path
-    log: Path
-    desktop: Desktop
-
-    def labels(self) -> list[str]:
-        try:
-            return list(json.loads(self.menu_dump.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            return []
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def why(self) -> str:
-        return f"app log:\n{self.log_text()[-3000:]}"
 
 
 def _notes(desktop: Desktop, word: str) -> list[dict[str, Any]]:
@@ -59,24 +35,8 @@ def _notes(desktop: Desktop, word: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def app(desktop: Desktop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     tmp = tmp_path_factory.mktemp("tray")
-    server = StatusServer().start()
-    env = dict(desktop.env)
-    env.pop("PYSTRAY_BACKEND", None)  # the app's own choice of backend is under test too
-    env["CST_MENU_DUMP"] = str(tmp / "menu.json")
-    env["PYTHONPATH"] = str(ROOT)
-    log = tmp / "app.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tray_app", "--url", server.url, "--interval", "1", "-v"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp,
-        )
-    the_app = App(proc, server, tmp / "menu.json", log, desktop)
-    try:
+    with StatusServer() as server, running_app(desktop, tmp, server) as the_app:
         yield the_app
-    finally:
-        desktop.stop_app(proc)
-        server.stop()
-        wait_until(lambda: not desktop.tray_icons(), 3.0)
 
 
 def test_icon_shows_the_operational_colour(app: App, desktop: Desktop) -> None:
@@ -119,32 +79,17 @@ def test_recovery_notifies_after_the_confirmations(app: App, desktop: Desktop) -
     assert len(_notes(desktop, "is down")) == 1, "exactly one down alert for the outage"
 
 
-def _click_item(app: App, desktop: Desktop, label: str) -> None:
-    icons = desktop.tray_icons()
-    assert icons, "the icon is docked"
-    menu = desktop.open_menu(at=icons[0].center)
-    ARTIFACTS.mkdir(exist_ok=True)
-    desktop.screenshot(ARTIFACTS / "tray-menu.png")
-    labels = [t for t in app.labels() if t != "---"]
-    assert label in labels, labels
-    # Disabled labels are drawn in grey: count them as items too.
-    items = desktop.menu_items(menu, dark=200)
-    assert len(items) == len(labels), f"{len(items)} items seen, menu has {labels}"
-    desktop.click(*items[labels.index(label)])
-    desktop.wait_menu_closed(menu)
-
-
 def test_menu_check_now_polls_at_once(app: App, desktop: Desktop) -> None:
     # Slow the poller down first: an outage makes it poll every second anyway, so use the
     # server's counter across a quiet window instead of the interval.
     before = app.server.requests
-    _click_item(app, desktop, "Check now")
+    click_menu(app, "Check now", screenshot="tray-menu.png")
     assert wait_until(lambda: app.server.requests > before, 3.0), app.why()
     assert "menu: check_now" in app.log_text()
 
 
 def test_menu_quit_exits_cleanly(app: App, desktop: Desktop) -> None:
-    _click_item(app, desktop, "Quit")
+    click_menu(app, "Quit")
     try:
         code = app.proc.wait(10)
     except subprocess.TimeoutExpired:

@@ -202,10 +202,13 @@ def _dump_menu(entries: tuple[Entry, ...]) -> None:
         return
     import json
 
-    labels = ["---" if e.separator else e.text for e in entries]
+    def describe(e: Entry) -> dict[str, object]:
+        return {"text": "---" if e.separator else e.text, "checked": e.checked,
+                "children": [describe(c) for c in e.children]}
+
     tmp = f"{target}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(labels, fh)
+        json.dump([describe(e) for e in entries], fh)
     os.replace(tmp, target)
 
 

@@ -1,0 +1,123 @@
+"""Running the real tray app on the virtual desktop, and driving its menu by clicks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.desktop import Desktop, Window, wait_until
+from tray_app.demo import StatusServer
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+
+
+@dataclass
+class App:
+    proc: subprocess.Popen[bytes]
+    server: StatusServer
+    menu_dump: Path
+    log: Path
+    desktop: Desktop
+
+    def entries(self) -> list[dict[str, Any]]:
+        try:
+            return list(json.loads(self.menu_dump.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return []
+
+    def labels(self) -> list[str]:
+        return [e["text"] for e in self.entries()]
+
+    def entry(self, *path: str) -> dict[str, Any] | None:
+        level = self.entries()
+        found = None
+        for name in path:
+            found = next((e for e in level if e["text"] == name), None)
+            if found is None:
+                return None
+            level = found["children"]
+        return found
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def why(self) -> str:
+        return f"app log:\n{self.log_text()[-3000:]}"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.desktop.env["XDG_DATA_HOME"]) / "claude-status-tray"
+
+    @property
+    def config_dir(self) -> Path:
+        return Path(self.desktop.env["XDG_CONFIG_HOME"]) / "claude-status-tray"
+
+
+@contextmanager
+def running_app(
+    desktop: Desktop, tmp: Path, server: StatusServer, *args: str, backend: str | None = None
+) -> Iterator[App]:
+    env = dict(desktop.env)
+    env.pop("PYSTRAY_BACKEND", None)  # the app's own choice of backend is under test too
+    if backend:
+        env["PYSTRAY_BACKEND"] = backend
+    env["CST_MENU_DUMP"] = str(tmp / "menu.json")
+    env["PYTHONPATH"] = str(ROOT)
+    env["BROWSER"] = "true"  # "open" actions run `true URL`: no browser in the test desktop
+    log = tmp / "app.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tray_app", "--url", server.url, "--interval", "1", "-v",
+             *args],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp,
+        )
+    app = App(proc, server, tmp / "menu.json", log, desktop)
+    try:
+        yield app
+    finally:
+        desktop.stop_app(proc)
+        wait_until(lambda: not desktop.tray_icons(), 3.0)
+
+
+def _visible(entries: list[dict[str, Any]]) -> list[str]:
+    return [e["text"] for e in entries if e["text"] != "---"]
+
+
+def _new_menu(desktop: Desktop, before: set[int], timeout: float = 3.0) -> Window:
+    menu = wait_until(lambda: next((w for w in desktop.menus() if w.id not in before), None),
+                      timeout)
+    assert menu is not None, "a (sub)menu opened"
+    wait_until(lambda: desktop.menu_items(menu, dark=200), timeout)
+    return menu  # type: ignore[no-any-return]
+
+
+def click_menu(app: App, *path: str, screenshot: str | None = None) -> None:
+    """Right-click the icon, then click through ``path`` (submenus first) by label."""
+    desktop = app.desktop
+    icons = desktop.tray_icons()
+    assert icons, "the icon is docked"
+    menu = desktop.open_menu(at=icons[0].center)
+    level = app.entries()
+    for depth, name in enumerate(path):
+        labels = _visible(level)
+        assert name in labels, f"{name!r} not in {labels}"
+        # Disabled labels are drawn in grey: a lenient threshold counts them as items too.
+        items = desktop.menu_items(menu, dark=200)
+        assert len(items) == len(labels), f"{len(items)} items seen, the menu has {labels}"
+        entry = next(e for e in level if e["text"] == name)
+        before = {w.id for w in desktop.menus()}
+        if screenshot and depth == len(path) - 1:
+            ARTIFACTS.mkdir(exist_ok=True)
+            desktop.screenshot(ARTIFACTS / screenshot)
+        desktop.click(*items[labels.index(name)])
+        if entry["children"]:
+            menu = _new_menu(desktop, before)
+            level = entry["children"]
+    wait_until(lambda: not desktop.menus(), 3.0)
