@@ -128,3 +128,16 @@ def _plain_env(tmp: Path) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     env["CST_NOTIFIER"] = "none"
     return env
+
+
+def test_sigterm_quits_cleanly(desktop: Desktop, tmp_path: Path) -> None:
+    with StatusServer() as server, running_app(desktop, tmp_path, server) as app:
+        green = level_colour(Level.OPERATIONAL)
+        assert desktop.wait_for_colour(green, TOL, PIXELS, timeout=15, region="tray"), app.why()
+        app.proc.terminate()
+        try:
+            code = app.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"SIGTERM did not stop the app\n{app.why()}")
+        assert code == 0, app.why()
+        assert "menu: quit" in app.log_text()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -375,6 +376,8 @@ def _run_tray(opts: Options, paths: AppPaths, err: TextIO) -> int:
     holder.append(controller)
     tray = TrayIcon(controller.on_action, controller.model())
     controller.tray = tray
+    # A logout or `kill` quits like the menu does: state saved, icon removed.
+    signal.signal(signal.SIGTERM, lambda *_: controller.on_action("quit"))
     try:
         tray.run(running.poller.start)
     except KeyboardInterrupt:
