@@ -26,7 +26,6 @@ from .history import HistoryStore
 from .http import HttpClient
 from .levels import Level
 from .monitor import Monitor
-from .plaintext import clean
 from .policy import PolicyConfig
 from .poller import Poller, Report
 from .prefs import Prefs
@@ -165,37 +164,29 @@ def run_check(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_js
               as_waybar: bool = False) -> int:
     cfg = resolve_config(opts, paths, err)
     client = HttpClient()
+    # One poll decides: a single failure is already "unknown" here, and nothing notifies.
+    policy = replace(cfg.policy(), failure_threshold=1)
     try:
-        monitor = make_monitor(cfg.main_service(), cfg, client, err=None)
-        fetched = monitor.source.fetch()
+        monitor = make_monitor(cfg.main_service(), cfg, client, policy=policy, err=None)
+        monitor.reach = None  # the hint needs several polls; one check can't give it
+        now = time.time()
+        fetched, _ = monitor.poll(now)
     finally:
         client.close()
-    now = time.time()
     failure = fetched.failure
-    if fetched.summary is not None:
-        from .assess import assess
-
-        a = assess(fetched.summary, monitor.watch, monitor.name)
-        level, error = a.level, None
-    else:
-        assert failure is not None
-        a, level, error = None, Level.UNKNOWN, f"can't reach the status page: {failure.message}"
-        if _not_a_statuspage(failure):
-            print(f"error: {monitor.source.base} is not a Statuspage: {failure.message}", file=err)
-            return EX_USAGE
+    if failure is not None and _not_a_statuspage(failure):
+        print(f"error: {monitor.source.base} is not a Statuspage: {failure.message}", file=err)
+        return EX_USAGE
+    view = monitor.view()
+    a = view.assessment if fetched.ok else None
+    error = view.reason if failure is not None else None
     if as_waybar:
-        view = replace(monitor.view(), level=level, assessment=a,
-                       headline=a.headline if a else f"{monitor.name}: unknown",
-                       reason=error or "")
         print(_dumps(waybar(view)), file=out)
     elif as_json:
-        print(_dumps(check_json(monitor.source.base, level, a, now, error)), file=out)
-    elif a is not None:
-        monitor.assessment = a
-        print(one_line(replace(monitor.view(), level=level, headline=a.headline)), file=out)
+        print(_dumps(check_json(monitor.source.base, view.level, a, now, error)), file=out)
     else:
-        print(clean(f"{monitor.name}: unknown, {error}", 300), file=out)
-    return EXIT_CODES[level]
+        print(one_line(view), file=out)
+    return EXIT_CODES[view.level]
 
 
 def _not_a_statuspage(failure: object) -> bool:

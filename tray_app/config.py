@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,13 @@ log = logging.getLogger(__name__)
 CONFIG_NAME = "config.toml"
 ALL_KINDS = frozenset(k.value for k in Kind)
 DEFAULT_ONLINE_CHECK = ("1.1.1.1:443", "8.8.8.8:53", "9.9.9.9:443")
+ONLINE_CHECK_ENV = "CST_ONLINE_CHECK"  # host:port,... overrides the default (tests, odd networks)
+
+
+def _default_online_check() -> tuple[str, ...]:
+    override = os.environ.get(ONLINE_CHECK_ENV, "")
+    targets = tuple(t.strip() for t in override.split(",") if t.strip())
+    return targets or DEFAULT_ONLINE_CHECK
 DEFAULT_REACHABILITY = ("https://claude.ai", "https://api.anthropic.com/v1/messages")
 
 
@@ -54,7 +62,7 @@ class Config:
     extra_services: tuple[ServiceConfig, ...] = ()
     reachability: bool = True
     reachability_urls: tuple[str, ...] = DEFAULT_REACHABILITY
-    online_check: tuple[str, ...] = DEFAULT_ONLINE_CHECK
+    online_check: tuple[str, ...] = field(default_factory=_default_online_check)
     mirror: str = "https://{id}.statuspage.io"
     notifications: bool = True
     paused_until: float = 0.0
@@ -87,7 +95,7 @@ class ConfigError(ValueError):
 
 
 def _line_of(text: str, key: str) -> int:
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.MULTILINE)
+    pattern = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=", re.MULTILINE)  # not across lines
     match = pattern.search(text)
     return text.count("\n", 0, match.start()) + 1 if match else 1
 
@@ -270,9 +278,10 @@ def dumps(cfg: Config) -> str:
         f"autostart = {str(cfg.autostart).lower()}",
     ]
     for s in cfg.extra_services:
+        lines += ["", "[[services]]"]
+        if s.key in PRESETS:  # keeps the preset's key, page id and aliases on reload
+            lines.append(f"preset = {_toml_str(s.key)}")
         lines += [
-            "",
-            "[[services]]",
             f"name = {_toml_str(s.name)}",
             f"url = {_toml_str(s.url)}",
             f"components = {_toml_selectors(s.components)}",

@@ -129,9 +129,14 @@ def step(
 ) -> tuple[PolicyState, list[Effect]]:
     effects: list[Effect] = []
     old_level = state.level
-    # An expired window closes before the observation is applied, so an alert sent at this step
-    # opens a fresh window instead of landing in the old one (and escaping the flap limit).
-    state, held = _expire_window(state, now, cfg)
+    # A flap window whose time is up closes at this step. With nothing held back it closes
+    # first, so an alert sent now opens a fresh window rather than escaping the limit inside
+    # the old one; with changes held back, this observation is held too and the window ends
+    # in at most one summary.
+    closing = state.window_start is not None and now >= state.window_start + cfg.flap_window
+    if closing and not state.held_back:
+        state = replace(state, window_start=None, window_recovered=False)
+        closing = False
     if isinstance(obs, Woke):
         state = replace(state, grace_until=now + cfg.wake_grace)
     elif isinstance(obs, Unreachable):
@@ -142,8 +147,9 @@ def step(
             offline=False, failures=0, grace_until=None, ok_streak=0, ok_since=None,
         )
     else:
-        state = _reading(state, obs, now, cfg, effects)
-    state = _close_window(state, held, obs, now, cfg, effects)
+        state = _reading(state, obs, now, cfg, effects, closing)
+    if closing:
+        state = _close_window(state, obs, now, cfg, effects)
     if state.level is not old_level:
         effects.insert(0, LevelChanged(old_level, state.level))
     return state, effects
@@ -160,7 +166,12 @@ def _failed(state: PolicyState, obs: Unreachable, now: float, cfg: PolicyConfig)
 
 
 def _reading(
-    state: PolicyState, obs: Reading, now: float, cfg: PolicyConfig, effects: list[Effect]
+    state: PolicyState,
+    obs: Reading,
+    now: float,
+    cfg: PolicyConfig,
+    effects: list[Effect],
+    closing: bool = False,
 ) -> PolicyState:
     level = obs.level
     state = replace(
@@ -178,8 +189,8 @@ def _reading(
                 )
         return state
     if level.is_problem:
-        return _worse(state, obs, now, cfg, effects)
-    return _better(state, obs, now, cfg, effects)
+        return _worse(state, obs, now, cfg, effects, closing)
+    return _better(state, obs, now, cfg, effects, closing)
 
 
 def _enabled(level: Level, cfg: PolicyConfig) -> bool:
@@ -199,7 +210,12 @@ def _held(state: PolicyState, now: float, cfg: PolicyConfig) -> bool:
 
 
 def _worse(
-    state: PolicyState, obs: Reading, now: float, cfg: PolicyConfig, effects: list[Effect]
+    state: PolicyState,
+    obs: Reading,
+    now: float,
+    cfg: PolicyConfig,
+    effects: list[Effect],
+    closing: bool = False,
 ) -> PolicyState:
     level = obs.level
     if state.episode_start is None:
@@ -210,7 +226,7 @@ def _worse(
     severity = _CLASS[level]
     if severity <= state.episode_alert or not _enabled(level, cfg):
         return state
-    if _held(state, now, cfg):
+    if closing or _held(state, now, cfg):
         return replace(state, held_back=state.held_back + 1)
     kind = {3: Kind.DOWN, 2: Kind.DEGRADED, 1: Kind.MAINTENANCE}[severity]
     effects.append(_text(kind, obs, level))
@@ -219,7 +235,12 @@ def _worse(
 
 
 def _better(
-    state: PolicyState, obs: Reading, now: float, cfg: PolicyConfig, effects: list[Effect]
+    state: PolicyState,
+    obs: Reading,
+    now: float,
+    cfg: PolicyConfig,
+    effects: list[Effect],
+    closing: bool = False,
 ) -> PolicyState:
     start = state.episode_start
     if start is None:
@@ -240,30 +261,19 @@ def _better(
     )
     if not alerted:
         return state
-    if _held(state, now, cfg):
+    if closing or _held(state, now, cfg):
         return replace(state, held_back=state.held_back + 1)
     effects.append(_back(obs.service, end - start, lower_bound))
     recovered_in_window = state.window_start is not None
     return replace(state, announced=Level.OPERATIONAL, window_recovered=recovered_in_window)
 
 
-def _expire_window(state: PolicyState, now: float, cfg: PolicyConfig) -> tuple[PolicyState, int]:
-    """Close the flap window if its time is up; return the number of alerts it held back."""
-    if state.window_start is None or now < state.window_start + cfg.flap_window:
-        return state, 0
-    held = state.held_back
-    return replace(state, window_start=None, window_recovered=False, held_back=0), held
-
-
 def _close_window(
-    state: PolicyState,
-    held: int,
-    obs: Observation,
-    now: float,
-    cfg: PolicyConfig,
-    effects: list[Effect],
+    state: PolicyState, obs: Observation, now: float, cfg: PolicyConfig, effects: list[Effect]
 ) -> PolicyState:
-    """Sum up a closed window's held-back changes, if the level now differs from the last told."""
+    """Close the window; sum up what it held back if the level now differs from the last told."""
+    held = state.held_back
+    state = replace(state, window_start=None, window_recovered=False, held_back=0)
     if not held or not state.level.is_known or state.level is state.announced:
         return state
     service = obs.service if isinstance(obs, Reading | Unreachable) else "The service"
@@ -274,7 +284,7 @@ def _close_window(
         body += f" {state.reason}"
     effects.append(Notify(Kind.SUMMARY, f"{service}: {level.label}", body, level))
     if level.is_problem:
-        # The summary is this window's "down" alert: it opens a window of its own.
+        # The summary is this episode's alert: its recovery pairs with it in a new window.
         return replace(state, announced=level, episode_alert=_CLASS[level], window_start=now)
     return replace(state, announced=level)
 
