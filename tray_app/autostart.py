@@ -19,7 +19,12 @@ def command() -> list[str]:
     """How to start this very program again: the frozen binary, or this Python with -m."""
     if getattr(sys, "frozen", False):
         return [sys.executable]
-    return [sys.executable, "-m", "tray_app"]
+    exe = sys.executable
+    if sys.platform == "win32":  # python.exe would open a console window at every login
+        windowed = Path(exe).with_name("pythonw.exe")
+        if windowed.exists():
+            exe = str(windowed)
+    return [exe, "-m", "tray_app"]
 
 
 class Autostart(Protocol):
@@ -28,15 +33,21 @@ class Autostart(Protocol):
     def set(self, on: bool) -> None: ...
 
 
+_STRING_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def _desktop_exec(argv: list[str]) -> str:
-    # The Desktop Entry spec quotes arguments with double quotes and escapes \ " ` $.
+    # The Desktop Entry spec quotes arguments with double quotes and escapes \ " ` $ inside
+    # them; then the whole value, like any string value, escapes \ (and newline, tab, CR)
+    # once more, so a literal backslash in an argument is written as four.
     def quote(arg: str) -> str:
         if arg and all(c.isalnum() or c in "-_./=:+," for c in arg):
             return arg
         escaped = "".join("\\" + c if c in '\\"`$' else c for c in arg)
         return f'"{escaped}"'
 
-    return " ".join(quote(a).replace("%", "%%") for a in argv)
+    line = " ".join(quote(a).replace("%", "%%") for a in argv)
+    return "".join(_STRING_ESCAPES.get(c, c) for c in line)
 
 
 class XdgAutostart:

@@ -166,10 +166,17 @@ class TrayController:
         watched = {c.id for c in comps if c.watched}
         watched ^= {component_id}
         chosen = tuple(Selector(name=c.name, id=c.id) for c in comps if c.id in watched)
+        if not chosen:  # an empty choice would mean "watch everything"
+            log.info("the last watched component stays checked")
+            return
         # Saved by id, so a renamed component stays watched.
         monitor.watch = Watch(include=chosen)
         if key == self.session.monitors[0].key:
             self._save_config(replace(self.cfg, components=chosen))
+        elif any(s.key == key for s in self.cfg.extra_services):
+            extras = tuple(replace(s, components=chosen, exclude=()) if s.key == key else s
+                           for s in self.cfg.extra_services)
+            self._save_config(replace(self.cfg, extra_services=extras))
         self.poller.check_now()
 
     def _save_config(self, cfg: Config) -> None:

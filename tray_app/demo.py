@@ -204,7 +204,8 @@ class StatusServer:
         if fault is not None and fault(h):
             return
         if not h.path.split("?")[0].endswith("/api/v2/summary.json"):
-            self._reply(h, 404, b'{"error":"not found"}', {})
+            missing = b'{"error":"not found"}'
+            self._reply(h, 404, b"" if head else missing, {}, length=len(missing))
             return
         if h.headers.get("If-None-Match") == etag:
             with self._lock:

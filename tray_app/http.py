@@ -27,8 +27,9 @@ from .urls import redirect_allowed
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"{APP_NAME.replace(' ', '')}/{__version__} (+https://github.com/claude-status-tray)"
+USER_AGENT = f"{APP_NAME.replace(' ', '')}/{__version__} (status tray; httpx)"
 BODY_CAP = 1024 * 1024
+DRAIN_CAP = 64 * 1024  # what we read of a redirect's or 304's body before giving up on reuse
 CONNECT_TIMEOUT = 5.0
 TOTAL_TIMEOUT = 15.0
 MAX_REDIRECTS = 5
@@ -188,6 +189,11 @@ class HttpClient:
         with self._get_client().stream(method, url, headers=dict(headers)) as resp:
             hdrs = {k.lower(): v for k, v in resp.headers.items()}
             if not read_body or resp.status_code in (204, 304) or 300 <= resp.status_code < 400:
+                # Read what little is left so the connection goes back to the pool: an
+                # unchanged poll then costs one request on a kept-alive connection.
+                drained = _read_capped(resp, DRAIN_CAP, deadline, self.clock, self.total_timeout)
+                if isinstance(drained, Failure) and drained.kind is FailureKind.TIMEOUT:
+                    return drained
                 return Response(str(resp.url), resp.status_code, hdrs)
             declared = hdrs.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
@@ -247,12 +253,13 @@ def failure_from(exc: BaseException) -> Failure:
     text = str(exc)[:200] or type(exc).__name__
     if any(isinstance(e, socket.gaierror) for e in chain) or "Name or service not known" in text:
         return Failure(FailureKind.DNS, "the host name could not be resolved (DNS)")
+    # Before the TLS test: a stalled handshake reads "_ssl.c: The handshake operation timed out".
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure(FailureKind.TIMEOUT, "no answer in time (timeout)")
     if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain) or (
         "CERTIFICATE" in text.upper() or "SSL" in text.upper()
     ):
         return Failure(FailureKind.TLS, f"TLS verification failed: {text}")
-    if isinstance(exc, httpx.TimeoutException):
-        return Failure(FailureKind.TIMEOUT, "no answer in time (timeout)")
     if isinstance(exc, httpx.ConnectError):
         if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text:
             return Failure(FailureKind.CONNECT, "connection refused")

@@ -44,9 +44,10 @@ def pause_for(prefs: Prefs, now: float, seconds: float) -> Prefs:
 
 def until_tomorrow_morning(now: float, hour: int = 8) -> float:
     """Epoch seconds of the next day's ``hour``:00 in local time."""
-    local = dt.datetime.fromtimestamp(now).astimezone()
-    tomorrow = (local + dt.timedelta(days=1)).replace(hour=hour, minute=0, second=0,
-                                                     microsecond=0)
+    # Naive local times: ``timestamp()`` then applies the offset in force on that day, so a
+    # daylight-saving change overnight doesn't move the end of the pause by an hour.
+    today = dt.datetime.fromtimestamp(now).date()
+    tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(hour))
     return tomorrow.timestamp()
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .http import HttpClient, Response
+from .model import FailureKind
 from .urls import BadURL, host_of, is_loopback
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,17 @@ def _split(target: str) -> tuple[str, int]:
     if not host or not port.isdigit():
         raise ValueError(f"{target!r} is not host:port")
     return host.strip("[]"), int(port)
+
+
+_RTF_UP, _RTF_REJECT = 0x0001, 0x0200
+
+
+def _usable(flags: str) -> bool:
+    try:
+        value = int(flags, 16)
+    except ValueError:
+        return False
+    return bool(value & _RTF_UP) and not value & _RTF_REJECT
 
 
 class OnlineCheck:
@@ -42,12 +54,17 @@ class OnlineCheck:
             lines = self.route_file.read_text().splitlines()[1:]
         except OSError:
             return False
-        has_v4_default = any(len(f := ln.split()) > 1 and f[1] == "00000000" for ln in lines)
-        v6 = Path("/proc/net/ipv6_route")
+        has_v4_default = any(
+            len(f := ln.split()) > 3 and f[1] == "00000000" and _usable(f[3]) for ln in lines
+        )
+        # Next to the IPv4 table (``/proc/net/ipv6_route``). The kernel keeps a "reject" default
+        # route on ``lo`` even with no network at all: only a route that is up and not a reject
+        # counts.
+        v6 = self.route_file.with_name("ipv6_route")
         try:
             has_v6_default = v6.exists() and any(
-                ln.split()[0] == "0" * 32 and ln.split()[1] == "00"
-                for ln in v6.read_text().splitlines() if ln.split()
+                len(f := ln.split()) > 8 and f[0] == "0" * 32 and f[1] == "00" and _usable(f[8])
+                for ln in v6.read_text().splitlines()
             )
         except OSError:
             has_v6_default = True
@@ -81,10 +98,13 @@ class ReachabilityProbe:
         ok = True
         for url in self.urls:
             result = self.client.request(url, method="HEAD", read_body=False, cap=0)
-            if isinstance(result, Response) and result.status < 500:
-                self.last.append(f"{host_of(url)}: HTTP {result.status}")
+            if isinstance(result, Response):
+                answered, why = result.status < 500, f"HTTP {result.status}"
             else:
-                ok = False
-                why = f"HTTP {result.status}" if isinstance(result, Response) else result.message
-                self.last.append(f"{host_of(url)}: {why}")
+                # A redirect we don't follow (to a login host, or a loop) is still an answer.
+                answered = result.kind is FailureKind.REDIRECT
+                why = (f"HTTP {result.status_code}" if answered and result.status_code
+                       else result.message)
+            ok = ok and answered
+            self.last.append(f"{host_of(url)}: {why}")
         return ok

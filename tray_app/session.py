@@ -44,8 +44,11 @@ class Session:
         self.views: tuple[ServiceView, ...] = tuple(m.view() for m in self.monitors)
         self._lock = threading.RLock()
         self._alerts: list[dict[str, object]] = []
+        self._alert_count = 0  # the list is capped, so its length can't tell a new alert
         self._saved_sig: object = None
         self._open: dict[str, tuple[object, ...]] = {}
+        self._last_seen: dict[str, float] = {}  # per service: when the last run saw trouble
+        self._reconciled: set[str] = set()
 
     def restore(self) -> None:
         """Apply what the last run saved: alert state, page ids, pause, armed alert."""
@@ -54,8 +57,11 @@ class Session:
         saved = self.store.load()
         now = self.clock.time()
         for m in self.monitors:
-            if m.key in saved.services:
-                m.state = restored(saved.services[m.key], saved.saved_at, now)
+            before = saved.services.get(m.key)
+            if before is not None:
+                m.state = restored(before, saved.saved_at, now)
+            last = before.last_bad_at if before is not None else None
+            self._last_seen[m.key] = last or saved.saved_at
             page_id = saved.page_ids.get(m.key)
             if page_id and hasattr(m.source, "page_id") and not m.source.page_id:
                 m.source.page_id = page_id
@@ -89,6 +95,7 @@ class Session:
         self._alerts.append({"at": now, "kind": note.kind.value, "title": note.title,
                              "sent": allowed})
         del self._alerts[:-50]
+        self._alert_count += 1
         if allowed and self.send is not None:
             try:
                 self.send(note.title, note.body)
@@ -101,6 +108,9 @@ class Session:
         start = m.state.episode_start
         if start is None:
             self._open.pop(m.key, None)
+            if m.key not in self._reconciled and m.assessment is not None:
+                self._reconciled.add(m.key)  # once the page has told us the service's name
+                self._close_stale(view.name, self._last_seen.get(m.key, 0.0))
             return
         a = view.assessment
         components = tuple(c.name for c in a.watched if c.level.is_problem) if a else ()
@@ -112,6 +122,16 @@ class Session:
         assert self.history is not None
         self.history.open(Episode(view.name, start, None, m.state.episode_worst.value,
                                   components, incidents))
+
+    def _close_stale(self, service: str, last_seen: float) -> None:
+        """End an episode the history still shows as ongoing while the restored state has none
+        (too old to restore, or the state file was lost) where it was last seen: otherwise it
+        would count as downtime, "ongoing", for ever."""
+        assert self.history is not None
+        for e in self.history.episodes():
+            if e.service == service and e.end is None:
+                log.info("closing the %s outage left open by the last run", service)
+                self.history.close(service, e.start, max(e.start, last_seen), e.worst, True)
 
     def _close_episode(self, view: ServiceView, ended: EpisodeEnded) -> None:
         assert self.history is not None
@@ -126,12 +146,15 @@ class Session:
             return
         services = {m.key: m.state for m in self.monitors}
         page_ids = {m.key: str(getattr(m.source, "page_id", "") or "") for m in self.monitors}
-        # Only what matters after a restart decides whether to write: not every poll.
+        # Only what matters after a restart decides whether to write: not every poll. The last
+        # bad reading moves at every poll of an outage; it is saved to the nearest few minutes
+        # (and exactly on quit).
         sig = (
             tuple((k, replace(s, reason="", failures=0, ok_streak=0, ok_since=None,
-                              grace_until=None)) for k, s in services.items()),
+                              grace_until=None, last_bad_at=_coarse(s.last_bad_at)))
+                  for k, s in services.items()),
             tuple(page_ids.items()), self.prefs.paused_until, self.prefs.armed,
-            len(self._alerts),
+            self._alert_count,
         )
         if sig == self._saved_sig and not force:
             return
@@ -145,3 +168,10 @@ class Session:
                 self.on_change()
             except Exception:  # noqa: BLE001
                 log.exception("updating the presenters failed")
+
+
+LAST_BAD_STEP = 300.0
+
+
+def _coarse(when: float | None) -> float | None:
+    return None if when is None else when // LAST_BAD_STEP

@@ -52,11 +52,31 @@ def _decode_policy(raw: Any) -> PolicyState:
             continue
         value = raw[f.name]
         if f.name in ("level", "episode_worst", "announced"):
+            if value is None and f.name != "announced":
+                raise TypeError(f"{f.name} is missing")
             value = None if value is None else Level(value)
-        elif value is not None and not isinstance(value, bool | int | float | str):
+        elif not _fits(value, str(f.type)):
             raise TypeError(f"{f.name} has a bad type")
         values[f.name] = value
     return PolicyState(**values)
+
+
+def _fits(value: Any, annotation: str) -> bool:
+    """Whether a decoded JSON value has the field's type: a hand-edited ``"failures": "x"``
+    would otherwise pass and break every later poll of the service."""
+    base, _, rest = annotation.partition(" | ")
+    if base not in _SCALARS:  # a field added later: any JSON scalar, as before
+        return value is None or isinstance(value, bool | int | float | str)
+    if value is None:
+        return rest == "None"
+    if isinstance(value, bool):
+        return base == "bool"
+    return isinstance(value, _SCALARS[base])
+
+
+_SCALARS: dict[str, type | tuple[type, ...]] = {
+    "bool": bool, "str": str, "int": int, "float": (int, float),
+}
 
 
 def restored(state: PolicyState, saved_at: float, now: float) -> PolicyState:
