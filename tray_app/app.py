@@ -315,8 +315,10 @@ def _icon_file() -> str | None:
 
         from .icons import app_icon
 
+        # plyer's Windows balloon wants an .ico; D-Bus daemons and macOS take a PNG.
+        suffix = ".ico" if sys.platform == "win32" else ".png"
         path = Path(platformdirs.user_cache_dir("claude-status-tray", appauthor=False))
-        path = path / "claude-status-tray.png"
+        path = path / f"claude-status-tray{suffix}"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             app_icon(128).save(path)
