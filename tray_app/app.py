@@ -11,7 +11,6 @@ import signal
 import sys
 import threading
 import time
-import webbrowser
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -381,6 +380,8 @@ def _run_tray(opts: Options, paths: AppPaths, err: TextIO) -> int:
 
 
 def _show_chart(session: Session, paths: AppPaths) -> None:
+    import webbrowser
+
     from .chart import draw_history
 
     if session.history is None:

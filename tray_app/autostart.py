@@ -4,7 +4,6 @@ LaunchAgent on macOS. Each writes only in the user's own profile."""
 from __future__ import annotations
 
 import os
-import plistlib
 import sys
 from pathlib import Path
 from typing import Protocol
@@ -88,6 +87,8 @@ class LaunchAgent:
         return self.path.exists()
 
     def plist(self) -> bytes:
+        import plistlib  # macOS only
+
         return plistlib.dumps({
             "Label": LABEL,
             "ProgramArguments": self.argv,

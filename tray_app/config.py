@@ -11,7 +11,6 @@ import logging
 import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -104,6 +103,8 @@ def load(path: Path) -> tuple[Config, list[str]]:
     """Read the file; return the config and one message per problem (empty when all is well)."""
     if not path.exists():
         return Config(source_path=path), []
+    import tomllib  # only when there is a file to read
+
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import webbrowser
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -48,7 +47,7 @@ class TrayController:
         config_path: Path | None = None,
         config_broken: bool = False,
         autostart: Autostart | None = None,
-        open_url: Callable[[str], object] = webbrowser.open,
+        open_url: Callable[[str], object] | None = None,
         show_chart: Callable[[], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -58,7 +57,7 @@ class TrayController:
         self.config_path = config_path
         self.config_broken = config_broken
         self.autostart = autostart
-        self.open_url = open_url
+        self.open_url = open_url or _open_in_browser
         self.show_chart = show_chart
         self.clock = clock or SystemClock()
         self.tray: Tray | None = None
@@ -191,3 +190,9 @@ class TrayController:
             config_mod.save(cfg, self.config_path)
         except OSError as exc:
             log.warning("can't save settings to %s: %s", self.config_path, exc)
+
+
+def _open_in_browser(url: str) -> object:
+    import webbrowser  # only when the user clicks: it pulls in shlex, subprocess...
+
+    return webbrowser.open(url)

@@ -79,17 +79,33 @@ def _sni_host_running() -> bool:
 
 
 def xembed_tray_running(display_name: str | None = None) -> bool:
-    """Does an XEMBED system tray own ``_NET_SYSTEM_TRAY_S<screen>`` on this X display?"""
-    try:
-        from Xlib import X, display
+    """Does an XEMBED system tray own ``_NET_SYSTEM_TRAY_S<screen>`` on this X display?
 
-        d = display.Display(display_name)
+    Four libX11 calls through ctypes: python-xlib's Display() would load ~40 modules and
+    cost ~3 MB for the life of the process, for one question asked at start-up.
+    """
+    try:
+        import ctypes
+        import ctypes.util
+
+        x11 = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XDefaultScreen.argtypes = [ctypes.c_void_p]
+        x11.XInternAtom.restype = ctypes.c_ulong
+        x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+        x11.XGetSelectionOwner.restype = ctypes.c_ulong
+        x11.XGetSelectionOwner.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
+        x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        dpy = x11.XOpenDisplay(display_name.encode() if display_name else None)
+        if not dpy:
+            return False
         try:
-            atom = d.intern_atom(f"_NET_SYSTEM_TRAY_S{d.get_default_screen()}")
-            return bool(d.get_selection_owner(atom) != X.NONE)
+            name = f"_NET_SYSTEM_TRAY_S{x11.XDefaultScreen(dpy)}".encode()
+            return bool(x11.XGetSelectionOwner(dpy, x11.XInternAtom(dpy, name, 0)))
         finally:
-            d.close()
-    except Exception:  # noqa: BLE001 - no X, no Xlib: no tray
+            x11.XCloseDisplay(dpy)
+    except Exception:  # noqa: BLE001 - no X, no libX11: no tray
         return False
 
 
