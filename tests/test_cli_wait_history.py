@@ -63,8 +63,8 @@ def test_history_prints_the_recorded_outages(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path / "data" / "claude-status-tray" / "history.json")
     store.close("Claude", now - 7200, now - 5400, "major_outage", False,
                 components=("claude.ai",), incidents=("Elevated errors",))
-    store.open(Episode("Claude", now - 600, None, "degraded"))
     store.close("Claude", now - 40 * 86400, now - 40 * 86400 + 60, "partial_outage", False)
+    store.open(Episode("Claude", now - 600, None, "degraded"))
     result = _app(tmp_path, "history", "--json", "--days", "7")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -94,7 +94,7 @@ def test_watch_keeps_the_history_too(tmp_path: Path) -> None:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tray_app", "watch", "--url", server.url, "--interval", "1",
              "--jsonl", "--no-notify"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         history = tmp_path / "data" / "claude-status-tray" / "history.json"
         try:
