@@ -176,6 +176,16 @@ def test_the_hint_is_shown_apart_and_marks_the_icon() -> None:
     assert "unreachable from here" in m.tooltip
 
 
+def test_what_the_service_answered_is_shown_apart_and_only_when_the_hint_is_on() -> None:
+    seen = "From this machine: claude.ai: HTTP 200, api.anthropic.com: HTTP 401"
+    v = replace(view_of(summary()), reachability=seen)
+    m = model(v)
+    assert m.menu[0].text == "Claude: operational"
+    assert find(m.menu, "From this machine").text == seen
+    assert not find(m.menu, "From this machine").enabled
+    assert not has(model(v, extras=Extras(hint_enabled=False)).menu, "From this machine")
+
+
 def test_history_and_autostart_entries() -> None:
     extras = Extras(autostart=False, history=("Uptime: 24 h 100.00%", "No outages recorded yet"))
     m = model(view_of(summary()), extras=extras)

@@ -141,3 +141,20 @@ def test_sigterm_quits_cleanly(desktop: Desktop, tmp_path: Path) -> None:
             pytest.fail(f"SIGTERM did not stop the app\n{app.why()}")
         assert code == 0, app.why()
         assert "menu: quit" in app.log_text()
+
+
+def test_the_appindicator_backend_shows_and_recolours_the_icon(
+    desktop: Desktop, tmp_path: Path
+) -> None:
+    # No StatusNotifier host here: libayatana-appindicator falls back to an XEMBED icon,
+    # which trayer docks; the app's code path is the appindicator one all the same.
+    with StatusServer() as server, running_app(desktop, tmp_path, server,
+                                               backend="appindicator") as app:
+        green = level_colour(Level.OPERATIONAL)
+        assert desktop.wait_for_colour(green, TOL, PIXELS, timeout=15, region="tray"), app.why()
+        assert "appindicator backend" in app.log_text()
+        server.set_level(Level.PARTIAL_OUTAGE)
+        orange = level_colour(Level.PARTIAL_OUTAGE)
+        assert desktop.wait_for_colour(orange, TOL, PIXELS, timeout=10, region="tray"), app.why()
+        note = desktop.wait_for_notification(lambda n: n["summary"] == "Claude is partly down", 10)
+        assert note is not None, app.why()

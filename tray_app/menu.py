@@ -176,6 +176,8 @@ def build(
         menu.append(Entry(_label(lead.status_line), enabled=False))
         if main.hint:
             menu.append(Entry(_label(main.hint), enabled=False))
+        if main.reachability and extras.hint_enabled:
+            menu.append(Entry(_label(main.reachability), enabled=False))
         if main.via_mirror:
             menu.append(Entry("Reading the statuspage.io mirror", enabled=False))
         menu.append(Entry(f"Last check: {_clock(main.checked_at)}", enabled=False))

@@ -64,6 +64,7 @@ class ServiceView:
     failures: int = 0
     via_mirror: bool = False
     hint: str = ""  # reachability hint, shown apart from the official status
+    reachability: str = ""  # what the last probe of the service itself saw
     links: frozenset[str] = frozenset()
 
     @property
@@ -123,6 +124,10 @@ class Monitor:
                                                        self._polls % self.reach_every == 1):
             effects += self._probe()
         return fetched, effects
+
+    def _reach_line(self) -> str:
+        seen = getattr(self.reach, "last", None)
+        return f"From this machine: {', '.join(seen)}" if seen else ""
 
     def _probe(self) -> list[Effect]:
         """Ask the service itself; a hint when it stays silent while the page is green."""
@@ -194,6 +199,7 @@ class Monitor:
             failures=state.failures,
             via_mirror=self.via_mirror,
             hint=self.hint,
+            reachability=self._reach_line(),
             links=self.source.hosts(),
         )
 
