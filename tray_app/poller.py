@@ -85,7 +85,9 @@ class Poller:
         if self._woke(now, mono):
             everything = True
             for m in self.monitors:
-                self._emit(m, True, m.woke(now))
+                effects = m.woke(now)
+                if effects:  # a wake is not a poll: report it only if it changed something
+                    self._emit(m, True, effects)
         for m in self.monitors:
             if self._stop.is_set():
                 break
