@@ -12,7 +12,7 @@ if [[ ! -x $venv/bin/python ]]; then
     # compiling anything): a venv with --system-site-packages sees it.
     flags=()
     if "$py" -c 'import gi' >/dev/null 2>&1; then flags+=(--system-site-packages); fi
-    "$py" -m venv "${flags[@]}" "$venv"
+    "$py" -m venv ${flags[@]+"${flags[@]}"} "$venv"  # bash 3.2 (macOS): empty arrays and -u
 fi
 if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
     echo "run.sh: installing Claude Status Tray into $venv (first run only)..." >&2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -345,3 +346,20 @@ def test_the_model_follows_the_level(rig: Rig) -> None:
     assert rig.session.history is not None
     assert [e.worst for e in rig.session.history.episodes()] == ["major_outage"]
     assert isinstance(rig.session.history.episodes()[0], Episode)
+
+
+def test_flags_for_this_run_are_never_written_into_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('interval = 120\n[[services]]\npreset = "github"\n')
+    rig = Rig(tmp_path)
+    file_cfg = rig.controller.cfg
+    # As if started with --url http://127.0.0.1:9999 --interval 2 --components Foo.
+    rig.controller.cfg = replace(file_cfg, url="http://127.0.0.1:9999", interval=2.0,
+                                 components=(Selector(name="Foo"),), extra_services=())
+    rig.controller.file_cfg = file_cfg
+    rig.controller.on_action("toggle_notifications")
+    saved = rig.saved_config()
+    assert saved["notifications"] is False
+    assert saved["url"] == "https://status.claude.com"
+    assert saved["interval"] == 120 and saved["components"] == []
+    assert saved["services"][0]["preset"] == "github"

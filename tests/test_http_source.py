@@ -504,7 +504,7 @@ WALL = 1_800_000_000.0
         (200, {"Content-Type": "application/xml"}, b"<a/>", FailureKind.NOT_JSON, None),
         (200, {"Content-Type": "application/json"}, b"<html></html>", FailureKind.NOT_JSON,
          None),
-        (200, {"Content-Type": "application/json"}, b'{"a": 1}', FailureKind.BAD_BODY, None),
+        (200, {"Content-Type": "application/json"}, b'{"a": 1}', FailureKind.NOT_STATUSPAGE, None),
         (200, {"Content-Encoding": "br"}, b"xx", FailureKind.BAD_BODY, None),
         (200, {"Content-Encoding": "gzip"}, b"not gzip", FailureKind.BAD_BODY, None),
     ],

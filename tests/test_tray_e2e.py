@@ -96,7 +96,7 @@ def test_menu_quit_exits_cleanly(app: App, desktop: Desktop) -> None:
         pytest.fail(f"the app did not quit\n{app.why()}")
     assert code == 0, app.why()
     assert wait_until(lambda: not desktop.tray_icons(), 3.0), "the icon left the tray"
-    state = Path(desktop.env["XDG_DATA_HOME"]) / "claude-status-tray" / "state.json"
+    state = app.data_dir / "state.json"
     assert state.exists(), "state saved on the way out"
 
 

@@ -29,7 +29,7 @@ def app(desktop: Desktop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     server = StatusServer()
     # A partial outage of Claude Code only (the demo page's default affected component).
     server.set_level(Level.PARTIAL_OUTAGE)
-    with server, running_app(desktop, tmp, server) as the_app:
+    with server, running_app(desktop, tmp, server, via_config=True) as the_app:
         orange = level_colour(Level.PARTIAL_OUTAGE)
         assert desktop.wait_for_colour(orange, TOL, PIXELS, timeout=15, region="tray"), (
             the_app.why()

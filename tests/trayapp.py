@@ -25,6 +25,7 @@ class App:
     menu_dump: Path
     log: Path
     desktop: Desktop
+    env: dict[str, str]
 
     def entries(self) -> list[dict[str, Any]]:
         try:
@@ -53,18 +54,29 @@ class App:
 
     @property
     def data_dir(self) -> Path:
-        return Path(self.desktop.env["XDG_DATA_HOME"]) / "claude-status-tray"
+        return Path(self.env["XDG_DATA_HOME"]) / "claude-status-tray"
 
     @property
     def config_dir(self) -> Path:
-        return Path(self.desktop.env["XDG_CONFIG_HOME"]) / "claude-status-tray"
+        return Path(self.env["XDG_CONFIG_HOME"]) / "claude-status-tray"
 
 
 @contextmanager
 def running_app(
-    desktop: Desktop, tmp: Path, server: StatusServer, *args: str, backend: str | None = None
+    desktop: Desktop, tmp: Path, server: StatusServer, *args: str, backend: str | None = None,
+    via_config: bool = False,
 ) -> Iterator[App]:
+    """Start the app on ``server``'s page, with its own config and data folders (each app a
+    fresh user). ``via_config`` names the page in config.toml instead of with --url."""
     env = dict(desktop.env)
+    env["XDG_CONFIG_HOME"] = str(tmp / "config")
+    env["XDG_DATA_HOME"] = str(tmp / "data")
+    page = ["--url", server.url, "--interval", "1"]
+    if via_config:
+        cfg = tmp / "config" / "claude-status-tray" / "config.toml"
+        cfg.parent.mkdir(parents=True, exist_ok=True)
+        cfg.write_text(f'url = "{server.url}"\ninterval = 1\n')
+        page = []
     env.pop("PYSTRAY_BACKEND", None)  # the app's own choice of backend is under test too
     if backend:
         env["PYSTRAY_BACKEND"] = backend
@@ -74,11 +86,10 @@ def running_app(
     log = tmp / "app.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tray_app", "--url", server.url, "--interval", "1", "-v",
-             *args],
+            [sys.executable, "-m", "tray_app", *page, "-v", *args],
             env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp,
         )
-    app = App(proc, server, tmp / "menu.json", log, desktop)
+    app = App(proc, server, tmp / "menu.json", log, desktop, env)
     try:
         yield app
     finally:

@@ -192,7 +192,7 @@ def _not_a_statuspage(failure: object) -> bool:
     from .model import Failure, FailureKind
 
     return isinstance(failure, Failure) and (
-        failure.kind is FailureKind.BAD_BODY or failure.status_code in (404, 410)
+        failure.kind is FailureKind.NOT_STATUSPAGE or failure.status_code in (404, 410)
     )
 
 
@@ -337,6 +337,9 @@ def run_tray(opts: Options, paths: AppPaths, out: TextIO, err: TextIO) -> int:
     except AlreadyRunning as exc:
         print(f"Claude Status Tray is {exc}; not starting a second icon.", file=err)
         return 0
+    except OSError as exc:  # an unwritable data folder must not stop the tray
+        print(f"warning: can't take the single-instance lock ({exc}); running anyway",
+              file=err)
     try:
         wait = float(os.environ.get("CST_TRAY_WAIT", "5"))
         problem = tray_problem(wait)
@@ -361,6 +364,7 @@ def _run_tray(opts: Options, paths: AppPaths, err: TextIO) -> int:
     )
     controller = TrayController(
         running.session, running.poller, cfg,
+        file_cfg=config_mod.load(opts.config_path or paths.config)[0],
         config_path=None if opts.demo else (opts.config_path or paths.config),
         config_broken=bool(problems), autostart=for_platform(),
         show_chart=lambda: _show_chart(running.session, paths),
@@ -425,13 +429,14 @@ def run_history(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_
     from .history import summary_lines, uptime
 
     now = time.time()
-    episodes = [e for e in HistoryStore(paths.data / "history.json").episodes()
-                if (e.end or now) >= now - days * 86400]
+    everything = HistoryStore(paths.data / "history.json").episodes()
+    episodes = [e for e in everything if (e.end or now) >= now - days * 86400]
     if as_json:
         print(_dumps({
             "days": days,
-            "uptime": {"24h": uptime(episodes, 1, now), "7d": uptime(episodes, 7, now),
-                       "30d": uptime(episodes, 30, now), f"{days}d": uptime(episodes, days, now)},
+            "uptime": {"24h": uptime(everything, 1, now), "7d": uptime(everything, 7, now),
+                       "30d": uptime(everything, 30, now),
+                       f"{days}d": uptime(everything, days, now)},
             "episodes": [
                 {"service": e.service, "start": iso(e.start),
                  "end": iso(e.end) if e.end is not None else None,

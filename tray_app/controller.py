@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from . import config as config_mod
 from .assess import Selector, Watch
@@ -43,6 +43,7 @@ class TrayController:
         session: Session,
         poller: Poller,
         cfg: Config,
+        file_cfg: Config | None = None,
         *,
         config_path: Path | None = None,
         config_broken: bool = False,
@@ -54,6 +55,8 @@ class TrayController:
         self.session = session
         self.poller = poller
         self.cfg = cfg
+        # What the file says: flags given for this run are never written back into it.
+        self.file_cfg = file_cfg if file_cfg is not None else cfg
         self.config_path = config_path
         self.config_broken = config_broken
         self.autostart = autostart
@@ -126,7 +129,7 @@ class TrayController:
     def _do_toggle_notifications(self, _arg: str) -> None:
         enabled = not self.session.prefs.enabled
         self._prefs(replace(self.session.prefs, enabled=enabled))
-        self._save_config(replace(self.cfg, notifications=enabled))
+        self._save_config(notifications=enabled)
 
     def _do_pause_1h(self, _arg: str) -> None:
         self._prefs(pause_for(self.session.prefs, self.clock.time(), 3600))
@@ -150,7 +153,7 @@ class TrayController:
         except OSError as exc:
             log.warning("can't change start at login: %s", exc)
             return
-        self._save_config(replace(self.cfg, autostart=on))
+        self._save_config(autostart=on)
 
     def _do_show_chart(self, _arg: str) -> None:
         if self.show_chart is not None:
@@ -171,15 +174,17 @@ class TrayController:
         # Saved by id, so a renamed component stays watched.
         monitor.watch = Watch(include=chosen)
         if key == self.session.monitors[0].key:
-            self._save_config(replace(self.cfg, components=chosen))
-        elif any(s.key == key for s in self.cfg.extra_services):
+            if self.cfg.url == self.file_cfg.url:  # not a page named only on the command line
+                self._save_config(components=chosen)
+        elif any(s.key == key for s in self.file_cfg.extra_services):
             extras = tuple(replace(s, components=chosen, exclude=()) if s.key == key else s
-                           for s in self.cfg.extra_services)
-            self._save_config(replace(self.cfg, extra_services=extras))
+                           for s in self.file_cfg.extra_services)
+            self._save_config(extra_services=extras)
         self.poller.check_now()
 
-    def _save_config(self, cfg: Config) -> None:
-        self.cfg = cfg
+    def _save_config(self, **changes: Any) -> None:
+        self.cfg = replace(self.cfg, **changes)
+        self.file_cfg = cfg = replace(self.file_cfg, **changes)
         if self.config_path is None:
             return
         try:

@@ -24,8 +24,11 @@ class InstanceLock:
         try:
             _lock(fh)
         except OSError:
-            fh.seek(0)
-            pid = fh.read().strip()[:20]
+            try:
+                fh.seek(0)
+                pid = fh.read().strip()[:20]
+            except OSError:
+                pid = ""
             fh.close()
             message = f"already running (pid {pid})" if pid else "already running"
             raise AlreadyRunning(message) from None
@@ -54,12 +57,15 @@ class InstanceLock:
 if sys.platform == "win32":
     import msvcrt
 
+    # Windows locks are mandatory: lock a byte far past the PID so others can still read it.
+    _LOCK_AT = 1 << 20
+
     def _lock(fh: IO[str]) -> None:
-        fh.seek(0)
+        os.lseek(fh.fileno(), _LOCK_AT, os.SEEK_SET)
         msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
 
     def _unlock(fh: IO[str]) -> None:
-        fh.seek(0)
+        os.lseek(fh.fileno(), _LOCK_AT, os.SEEK_SET)
         msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
 
 else:

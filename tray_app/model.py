@@ -81,7 +81,8 @@ class FailureKind(enum.Enum):
     RATE_LIMITED = "rate_limited"  # 429
     UNAVAILABLE = "unavailable"  # 503
     NOT_JSON = "not_json"  # HTML challenge, captive portal, proxy page
-    BAD_BODY = "bad_body"  # JSON that isn't a Statuspage summary
+    BAD_BODY = "bad_body"  # empty, truncated, corrupt or too deeply nested
+    NOT_STATUSPAGE = "not_statuspage"  # valid JSON, but not a Statuspage summary
     TOO_LARGE = "too_large"
     REDIRECT = "redirect"  # loop, or to plain http
     OFFLINE = "offline"  # decided by the connectivity check, not by the fetch

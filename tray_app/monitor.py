@@ -151,6 +151,12 @@ class Monitor:
                        f"{self.name} hasn't answered from this machine "
                        f"{self.hint_state.misses} times in a row.", Level.OPERATIONAL)]
 
+    def internal_error(self, now: float, exc: BaseException) -> list[Effect]:
+        reason = f"internal error reading the page ({type(exc).__name__})"
+        self.last_failure = Failure(FailureKind.OTHER, reason)
+        self.state, effects = step(self.state, Unreachable(self.name, reason), now, self.policy)
+        return effects
+
     def woke(self, now: float) -> list[Effect]:
         self.state, effects = step(self.state, Woke(), now, self.policy)
         return effects

@@ -47,7 +47,10 @@ _INVISIBLE_OPEN = re.compile(r"<(script|style)\b", re.IGNORECASE)
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 # A tag starts with a letter, "/", "!" or "?" right after "<", so "a < b" is left alone
 # (and then made harmless by the look-alike replacement).
-_TAG = re.compile(r"""</?([A-Za-z][\w:.-]*)(?:[^<>"']|"[^"]*"|'[^']*')*>|<[!?][^<>]*>""")
+# Possessive quantifiers: a hostile "<aaaa…" must not backtrack (quadratic time).
+_TAG = re.compile(
+    r"""</?([A-Za-z][\w:.-]*+)(?:[^<>"']|"[^"]*+"|'[^']*+')*+>|<[!?][^<>]*+>"""
+)
 _INLINE_TAGS = frozenset(
     "a abbr b bdi bdo cite code data del dfn em font i ins kbd mark q s samp small span "
     "strike strong sub sup time tt u var wbr".split()
@@ -61,7 +64,8 @@ def clean(text: object, limit: int) -> str:
     """Return ``text`` as safe, single-line plain text of at most ``limit`` characters."""
     if not isinstance(text, str) or limit <= 0:
         return ""
-    plain = html.unescape(_strip_tags(text[:_MAX_INPUT]))
+    # Far more than fits the limit is never shown: don't spend time on it.
+    plain = html.unescape(_strip_tags(text[: min(_MAX_INPUT, 8 * limit + 1024)]))
     plain = _drop_invisible(plain.translate(_LOOKALIKES))
     return _cap(" ".join(plain.split()), limit)
 

@@ -80,6 +80,14 @@ class Notify:
 
 
 @dataclass(frozen=True)
+class QuietRecovery:
+    """A recovery the policy doesn't announce (nothing was announced for the outage): only a
+    user who armed "notify me when it's back" hears of it."""
+
+    note: Notify
+
+
+@dataclass(frozen=True)
 class LevelChanged:
     old: Level
     new: Level
@@ -95,7 +103,7 @@ class EpisodeEnded:
     lower_bound: bool
 
 
-Effect = Notify | LevelChanged | EpisodeEnded
+Effect = Notify | LevelChanged | EpisodeEnded | QuietRecovery
 
 _CLASS = {Level.MAINTENANCE: 1, Level.DEGRADED: 2, Level.PARTIAL_OUTAGE: 3, Level.MAJOR_OUTAGE: 3}
 
@@ -180,7 +188,9 @@ def _reading(
     if not state.started:
         state = replace(state, started=True, announced=Level.OPERATIONAL)
         if level.is_problem:
-            start = min(now, obs.started_at) if obs.started_at else now
+            # The page's own start time, unless it's absurd (future, or over a week old).
+            plausible = obs.started_at and now - 7 * 86400 <= obs.started_at <= now
+            start = obs.started_at if plausible and obs.started_at else now
             state = replace(state, episode_start=start, episode_worst=level, last_bad_at=now)
             if _enabled(level, cfg):
                 effects.append(_text(Kind.STARTUP, obs, level))
@@ -260,12 +270,18 @@ def _better(
         last_bad_at=None,
     )
     if not alerted:
+        # Nothing was announced (e.g. degraded alerts are off), but a user who asked to be
+        # told when it's back still wants to hear it.
+        effects.append(QuietRecovery(_back(obs.service, end - start, lower_bound)))
         return state
     if closing or _held(state, now, cfg):
         return replace(state, held_back=state.held_back + 1)
     effects.append(_back(obs.service, end - start, lower_bound))
-    recovered_in_window = state.window_start is not None
-    return replace(state, announced=Level.OPERATIONAL, window_recovered=recovered_in_window)
+    # The pair is complete: nothing more for the rest of the window, or, when the outage
+    # outlasted its window, for a window anchored at this recovery.
+    window = state.window_start if state.window_start is not None else now
+    return replace(state, announced=Level.OPERATIONAL, window_start=window,
+                   window_recovered=True)
 
 
 def _close_window(

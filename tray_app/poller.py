@@ -109,9 +109,10 @@ class Poller:
         try:
             fetched, effects = m.poll(self.clock.time())
             ok = fetched.ok
-        except Exception:  # noqa: BLE001 - a bug in one poll must not kill the loop
+        except Exception as exc:  # noqa: BLE001 - a bug in one poll must not kill the loop
             log.exception("poll of %s failed", m.key)
-            ok, effects = False, []
+            # Still a failed poll for the policy: it counts, backs off and turns grey.
+            ok, effects = False, m.internal_error(self.clock.time(), exc)
         self._due[m.key] = self.clock.monotonic() + m.next_delay()
         self._emit(m, ok, effects)
 

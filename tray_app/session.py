@@ -12,7 +12,7 @@ from dataclasses import replace
 from .clock import Clock, SystemClock
 from .history import Episode, HistoryStore
 from .monitor import Monitor, ServiceView
-from .policy import EpisodeEnded, Notify
+from .policy import EpisodeEnded, Notify, QuietRecovery
 from .poller import Report
 from .prefs import Prefs, gate
 from .state import Saved, StateStore, restored
@@ -80,7 +80,9 @@ class Session:
             now = self.clock.time()
             monitor = next((m for m in self.monitors if m.key == report.service.key), None)
             for effect in report.effects:
-                if isinstance(effect, Notify):
+                if isinstance(effect, QuietRecovery) and self.prefs.armed:
+                    self._notify(effect.note, now)
+                elif isinstance(effect, Notify):
                     self._notify(effect, now)
                 elif isinstance(effect, EpisodeEnded) and self.history is not None:
                     self._close_episode(report.service, effect)

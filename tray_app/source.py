@@ -10,6 +10,7 @@ seconds.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 from .http import HttpClient, Response, retry_after
 from .model import Failure, FailureKind, Fetched, Summary
 from .statuspage import NotAStatuspage, decode, parse_summary
-from .urls import SUMMARY_PATH, host_of, page_base
+from .urls import SUMMARY_PATH, BadURL, host_of, page_base
 
 log = logging.getLogger(__name__)
 
 MIRROR_TEMPLATE = "https://{id}.statuspage.io"
+_PAGE_ID = re.compile(r"[A-Za-z0-9]{6,32}")  # Statuspage ids, and incident.io's ULIDs
 
 
 @dataclass
@@ -60,7 +62,13 @@ class StatuspageSource:
 
     @property
     def mirror_base(self) -> str:
-        return self.mirror_template.format(id=self.page_id) if self.page_id else ""
+        """The mirror's base URL, or '' when there is no trustworthy page id to build it from."""
+        if not _PAGE_ID.fullmatch(self.page_id or ""):
+            return ""  # the id comes from the network: it must not steer us to another host
+        try:
+            return page_base(self.mirror_template.format(id=self.page_id))
+        except (BadURL, ValueError, KeyError, IndexError):
+            return ""
 
     @property
     def using_mirror(self) -> bool:
@@ -119,10 +127,15 @@ class StatuspageSource:
         if failure is not None:
             return Fetched(url, failure=failure, via_mirror=via_mirror)
         try:
-            summary = parse_summary(decode(result.body))
-        except NotAStatuspage as exc:
+            doc = decode(result.body)
+        except NotAStatuspage as exc:  # empty, truncated, HTML, too deep: maybe transient
             kind = FailureKind.NOT_JSON if "HTML" in str(exc) else FailureKind.BAD_BODY
             failure = Failure(kind, str(exc), result.status)
+            return Fetched(url, failure=failure, via_mirror=via_mirror)
+        try:
+            summary = parse_summary(doc)
+        except NotAStatuspage as exc:  # good JSON of the wrong shape: the wrong URL
+            failure = Failure(FailureKind.NOT_STATUSPAGE, str(exc), result.status)
             return Fetched(url, failure=failure, via_mirror=via_mirror)
         cache.etag = result.headers.get("etag", "")
         cache.last_modified = result.headers.get("last-modified", "")

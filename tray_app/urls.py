@@ -31,7 +31,13 @@ def page_base(url: str) -> str:
     if "://" not in raw:
         raise BadURL(f"{url!r} is not a URL: give the status page's address, e.g. "
                      "https://status.claude.com")
-    parts = urlsplit(raw)
+    if any(ch.isspace() or not ch.isprintable() for ch in raw):
+        raise BadURL(f"{url!r}: a URL can't contain spaces or control characters")
+    try:
+        parts = urlsplit(raw)
+        parts.hostname  # noqa: B018 - raises on a malformed host such as "[::1"
+    except ValueError as exc:
+        raise BadURL(f"{url!r} is not a valid URL: {exc}") from exc
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise BadURL(f"{url!r}: only https:// status pages are supported (got {scheme}://)")
@@ -61,16 +67,20 @@ def summary_url(base: str) -> str:
 
 
 def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         port = parts.port
+        host = (parts.hostname or "").lower()
     except ValueError:
-        port = -1
-    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+        return "", "", -1
+    return parts.scheme.lower(), host, port
 
 
 def redirect_allowed(current: str, target: str, aliases: frozenset[str] = frozenset()) -> str:
