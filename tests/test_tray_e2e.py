@@ -158,3 +158,11 @@ def test_the_appindicator_backend_shows_and_recolours_the_icon(
         assert desktop.wait_for_colour(orange, TOL, PIXELS, timeout=10, region="tray"), app.why()
         note = desktop.wait_for_notification(lambda n: n["summary"] == "Claude is partly down", 10)
         assert note is not None, app.why()
+
+
+def test_a_backend_that_cannot_start_falls_back_to_watch(desktop: Desktop, tmp_path: Path) -> None:
+    with StatusServer() as server, running_app(desktop, tmp_path, server,
+                                               backend="nosuchbackend") as app:
+        assert wait_until(lambda: "falling back to watching" in app.log_text(), 15), app.why()
+        assert wait_until(lambda: "Claude: operational" in app.log_text(), 10), app.why()
+        assert app.proc.poll() is None, "still running, watching in the terminal"

@@ -370,7 +370,14 @@ def _run_tray(opts: Options, paths: AppPaths, err: TextIO) -> int:
         show_chart=lambda: _show_chart(running.session, paths),
     )
     holder.append(controller)
-    tray = TrayIcon(controller.on_action, controller.model())
+    try:
+        tray = TrayIcon(controller.on_action, controller.model())
+    except Exception as exc:  # noqa: BLE001 - a backend that can't start: keep watching
+        running.close()
+        print(f"can't show a tray icon ({type(exc).__name__}: {exc}): falling back to "
+              "watching in the terminal", file=err)
+        log.exception("tray backend failed to start")
+        return run_watch(opts, paths, sys.stdout, err, jsonl=False, notify=True)
     controller.tray = tray
     # A logout or `kill` quits like the menu does: state saved, icon removed.
     signal.signal(signal.SIGTERM, lambda *_: controller.on_action("quit"))

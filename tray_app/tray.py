@@ -165,6 +165,15 @@ class TrayIcon:
 
     def update(self, model: TrayModel) -> None:
         """The one way to change what the tray shows; safe from any thread."""
+        if sys.platform == "darwin" and threading.current_thread() is not threading.main_thread():
+            # pystray's darwin backend calls AppKit directly: hop to the main thread first.
+            from PyObjCTools import AppHelper  # type: ignore[import-not-found,unused-ignore]
+
+            AppHelper.callAfter(self._apply, model)
+            return
+        self._apply(model)
+
+    def _apply(self, model: TrayModel) -> None:
         with self._lock:
             old, self._model = self._model, model
             if (old.level, old.offline, old.badge) != (model.level, model.offline, model.badge):
