@@ -6,7 +6,6 @@ timeout) before returning.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
 import statistics
@@ -16,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.desktop import stop_process
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -150,23 +151,8 @@ def delta(a: CpuSnapshot, b: CpuSnapshot) -> CpuDelta:
 # -- processes -----------------------------------------------------------------------------
 
 
-def stop(proc: subprocess.Popen[Any], timeout: float = 3.0) -> int | None:
-    """Terminate ``proc`` by PID, wait up to ``timeout``, then kill and wait again."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout)
-    for stream in (proc.stdin, proc.stdout, proc.stderr):
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
-    return proc.returncode
+# Stop by PID with a timeout, then kill: the same helper the tests use.
+stop = stop_process
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,6 @@ class Entry:
     enabled: bool = True
     children: tuple[Entry, ...] = ()
     separator: bool = False
-    default: bool = False
 
 
 SEPARATOR = Entry("", separator=True)
