@@ -76,9 +76,9 @@ import common  # noqa: E402  (bench/ is this script's own directory)
 from common import Report, cpu, delta, median, memory, wait_until  # noqa: E402
 
 from tests.desktop import INSTALL_HINT, Desktop, count_colour, missing_requirements  # noqa: E402
+from tray_app.core.levels import Level  # noqa: E402
 from tray_app.demo import StatusServer, summary  # noqa: E402
 from tray_app.icons import level_colour  # noqa: E402
-from tray_app.levels import Level  # noqa: E402
 
 DEFAULT_INTERVAL = 60.0  # the app's default (README, Configuration)
 POLLS_PER_HOUR = 3600 / DEFAULT_INTERVAL

@@ -38,10 +38,10 @@ from typing import Any
 from tray_app.app import fan_out, make_monitor
 from tray_app.clock import FakeClock
 from tray_app.config import Config
+from tray_app.core.levels import Level
 from tray_app.demo import COMPONENTS, StatusServer, summary
 from tray_app.history import HistoryStore
 from tray_app.http import HttpClient
-from tray_app.levels import Level
 from tray_app.poller import Poller, Report
 from tray_app.session import Session
 from tray_app.state import StateStore

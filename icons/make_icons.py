@@ -17,8 +17,8 @@ if str(ROOT) not in sys.path:
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from tray_app import APP_ID  # noqa: E402
+from tray_app.core.levels import Level  # noqa: E402
 from tray_app.icons import Badge, app_icon, paint  # noqa: E402
-from tray_app.levels import Level  # noqa: E402
 
 APP_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tray_app.assess import Assessment, Selector, Watch, assess
-from tray_app.levels import Level
-from tray_app.presets import CLAUDE
-from tray_app.statuspage import decode, parse_summary
+from tray_app.core.assess import Assessment, Selector, Watch, assess
+from tray_app.core.levels import Level
+from tray_app.core.presets import CLAUDE
+from tray_app.core.statuspage import decode, parse_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "statuspage-samples"

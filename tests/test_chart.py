@@ -7,9 +7,9 @@ import io
 from PIL import Image
 
 from tray_app.chart import LABEL, MARGIN, ROW, WIDTH, draw_history
+from tray_app.core.levels import Level
 from tray_app.history import Episode
 from tray_app.icons import level_colour
-from tray_app.levels import Level
 
 NOW = 1_800_000_000.0
 DAY = 86400.0

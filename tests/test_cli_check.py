@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from tests import faultserver as fs
+from tray_app.core.levels import Level
 from tray_app.demo import COMPONENTS, Fault, StatusServer
-from tray_app.levels import Level
 
 EX_USAGE = 64
 NAMES = [name for _, name in COMPONENTS]

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from tests import faultserver as fs
+from tray_app.core.levels import Level
 from tray_app.demo import StatusServer
 from tray_app.history import Episode, HistoryStore
-from tray_app.levels import Level
 
 
 def _app(tmp_path: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:

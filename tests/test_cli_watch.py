@@ -22,8 +22,8 @@ from typing import IO, Any
 import pytest
 
 from tests import faultserver as fs
+from tray_app.core.levels import Level
 from tray_app.demo import StatusServer
-from tray_app.levels import Level
 
 WAIT = 20.0  # seconds for any one expected event; each normally comes within 1-2 s
 Event = dict[str, Any]

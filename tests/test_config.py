@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tray_app.assess import Selector
 from tray_app.config import (
     ALL_KINDS,
     Config,
@@ -17,7 +16,8 @@ from tray_app.config import (
     load,
     save,
 )
-from tray_app.presets import CLAUDE, PRESETS
+from tray_app.core.assess import Selector
+from tray_app.core.presets import CLAUDE, PRESETS
 
 GOOD = """\
 # my settings

@@ -13,20 +13,20 @@ from typing import Any
 import pytest
 
 from tray_app import config as config_mod
-from tray_app.assess import Selector, Watch, assess
 from tray_app.clock import FakeClock
 from tray_app.controller import TrayController
+from tray_app.core.assess import Selector, Watch, assess
+from tray_app.core.levels import Level
+from tray_app.core.model import Fetched
+from tray_app.core.prefs import Prefs, until_tomorrow_morning
+from tray_app.core.statuspage import parse_summary
 from tray_app.demo import COMPONENTS, summary
 from tray_app.history import Episode, HistoryStore
-from tray_app.levels import Level
 from tray_app.menu import TrayModel
-from tray_app.model import Fetched
 from tray_app.monitor import Monitor
 from tray_app.poller import Poller
-from tray_app.prefs import Prefs, until_tomorrow_morning
 from tray_app.session import Session
 from tray_app.state import StateStore
-from tray_app.statuspage import parse_summary
 
 CODE, GOVERNMENT, CLAUDE_AI = "yyzkbfz2thpt", "0scnb50nvy53", "rwppv331jlwc"
 HOSTS = frozenset({"status.claude.com", "stspg.io"})

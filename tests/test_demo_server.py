@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from tray_app.assess import assess
+from tray_app.core.assess import assess
+from tray_app.core.levels import Level
+from tray_app.core.statuspage import parse_summary
 from tray_app.demo import DEMO_CYCLE, DemoCycle, StatusServer, summary
-from tray_app.levels import Level
-from tray_app.statuspage import parse_summary
 
 SUMMARY = "/api/v2/summary.json"
 KNOWN = [level for level in Level if level.is_known]

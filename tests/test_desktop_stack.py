@@ -26,7 +26,7 @@ from PIL import Image
 from tests.conftest_desktop import desktop as desktop_fixture  # noqa: F401 (when conftest lacks it)
 from tests.desktop import Desktop, wait_until
 from tray_app import APP_NAME
-from tray_app.plaintext import BODY_LIMIT, TITLE_LIMIT, clean
+from tray_app.core.plaintext import BODY_LIMIT, TITLE_LIMIT, clean
 
 pytestmark = pytest.mark.desktop
 

@@ -12,13 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests import faultserver as fs
-from tray_app.demo import StatusServer
-from tray_app.http import HttpClient, retry_after
-from tray_app.levels import Level
-from tray_app.model import Fetched
-from tray_app.monitor import Monitor
-from tray_app.plaintext import clean
-from tray_app.policy import (
+from tray_app.core.levels import Level
+from tray_app.core.model import Fetched
+from tray_app.core.plaintext import clean
+from tray_app.core.policy import (
     Kind,
     Notify,
     PolicyConfig,
@@ -27,7 +24,10 @@ from tray_app.policy import (
     Reading,
     step,
 )
-from tray_app.prefs import Prefs
+from tray_app.core.prefs import Prefs
+from tray_app.demo import StatusServer
+from tray_app.http import HttpClient, retry_after
+from tray_app.monitor import Monitor
 from tray_app.session import Session
 from tray_app.source import StatuspageSource
 

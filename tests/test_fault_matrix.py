@@ -22,13 +22,13 @@ import pytest
 from tests import faultserver as fs
 from tray_app.app import make_monitor
 from tray_app.config import Config
+from tray_app.core.levels import Level
+from tray_app.core.model import FailureKind, Fetched
+from tray_app.core.policy import Effect, Notify
 from tray_app.demo import Fault, StatusServer
 from tray_app.http import BODY_CAP, HttpClient
 from tray_app.icons import level_colour
-from tray_app.levels import Level
-from tray_app.model import FailureKind, Fetched
 from tray_app.monitor import Monitor
-from tray_app.policy import Effect, Notify
 
 TOTAL = 0.5  # the client's whole-request timeout: keeps the slow cases fast
 THRESHOLD = 3  # failures before the level turns unknown (the policy's default)

@@ -24,9 +24,9 @@ import pytest
 from tests.conftest_desktop import desktop as desktop_fixture  # noqa: F401 (the fixture)
 from tests.desktop import Desktop, wait_until
 from tray_app import APP_ID, __version__
+from tray_app.core.levels import Level
 from tray_app.demo import StatusServer
 from tray_app.icons import level_colour
-from tray_app.levels import Level
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_VAR = "CST_FROZEN"

@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 
 from tray_app.clock import FakeClock
+from tray_app.core.hint import MISSES_BEFORE_HINT, HintState, hint_text, step_hint
+from tray_app.core.levels import Level
+from tray_app.core.model import Fetched
+from tray_app.core.policy import Kind, Notify
+from tray_app.core.prefs import Prefs
+from tray_app.core.statuspage import parse_summary
 from tray_app.demo import summary
-from tray_app.hint import MISSES_BEFORE_HINT, HintState, hint_text, step_hint
-from tray_app.levels import Level
 from tray_app.menu import build
-from tray_app.model import Fetched
 from tray_app.monitor import Monitor
-from tray_app.policy import Kind, Notify
 from tray_app.poller import Poller, Report
-from tray_app.prefs import Prefs
-from tray_app.statuspage import parse_summary
 
 OK, DOWN = Level.OPERATIONAL, Level.MAJOR_OUTAGE
 

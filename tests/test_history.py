@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tray_app.core.levels import Level
 from tray_app.history import (
     KEEP_SECONDS,
     MAX_EPISODES,
@@ -17,7 +18,6 @@ from tray_app.history import (
     summary_lines,
     uptime,
 )
-from tray_app.levels import Level
 
 DAY = 86400.0
 NOW = 1_800_000_000.0

@@ -18,12 +18,12 @@ import pytest
 
 from tests import faultserver as fs
 from tray_app import __version__
+from tray_app.core.levels import Level
+from tray_app.core.model import FailureKind, Fetched
+from tray_app.core.urls import SUMMARY_PATH, BadURL, page_base
 from tray_app.demo import Fault, StatusServer, summary
 from tray_app.http import BODY_CAP, HttpClient, Response, failure_from, retry_after
-from tray_app.levels import Level
-from tray_app.model import FailureKind, Fetched
 from tray_app.source import StatuspageSource
-from tray_app.urls import SUMMARY_PATH, BadURL, page_base
 
 TOTAL = 2.0  # the client's whole-request timeout in these tests
 
@@ -62,7 +62,7 @@ def source_for(base: str, client: HttpClient, **kw: object) -> StatuspageSource:
 
 
 def level(fetched: Fetched) -> Level:
-    from tray_app.assess import assess
+    from tray_app.core.assess import assess
 
     assert fetched.summary is not None, fetched.failure
     return assess(fetched.summary).level

@@ -15,8 +15,8 @@ from typing import cast
 import pytest
 from PIL import IcoImagePlugin, Image
 
+from tray_app.core.levels import Level
 from tray_app.icons import Badge, app_icon, level_colour, paint
-from tray_app.levels import Level
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (16, 22, 24, 32, 48, 64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tray_app.levels import (
+from tray_app.core.levels import (
     COMPONENT_STATUS,
     INCIDENT_IMPACT,
     PAGE_INDICATOR,

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from tray_app.assess import Selector, Watch
+from tray_app.core.assess import Selector, Watch
+from tray_app.core.levels import Level
+from tray_app.core.model import Fetched
+from tray_app.core.prefs import Prefs
+from tray_app.core.statuspage import parse_summary
 from tray_app.demo import COMPONENTS, summary
-from tray_app.levels import Level
 from tray_app.menu import TOOLTIP_LIMIT, Entry, Extras, TrayModel, build
-from tray_app.model import Fetched
 from tray_app.monitor import Monitor, ServiceView
-from tray_app.prefs import Prefs
-from tray_app.statuspage import parse_summary
 
 NOW = 1_800_000_000.0
 HOSTS = frozenset({"status.claude.com", "stspg.io"})

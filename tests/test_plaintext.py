@@ -1,4 +1,4 @@
-"""Table-driven tests for tray_app.plaintext.clean."""
+"""Table-driven tests for tray_app.core.plaintext.clean."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from tray_app.plaintext import BODY_LIMIT, ELLIPSIS, TITLE_LIMIT, clean
+from tray_app.core.plaintext import BODY_LIMIT, ELLIPSIS, TITLE_LIMIT, clean
 
 CASES = [
     # markup

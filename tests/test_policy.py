@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tray_app.levels import Level
-from tray_app.policy import (
+from tray_app.core.levels import Level
+from tray_app.core.policy import (
     Effect,
     EpisodeEnded,
     Kind,

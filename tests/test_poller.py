@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from tray_app.clock import FakeClock
+from tray_app.core.levels import Level
+from tray_app.core.model import Failure, FailureKind, Fetched
+from tray_app.core.statuspage import parse_summary
 from tray_app.demo import summary
-from tray_app.levels import Level
-from tray_app.model import Failure, FailureKind, Fetched
 from tray_app.monitor import Monitor
 from tray_app.poller import Poller, Report
-from tray_app.statuspage import parse_summary
 
 BASE = "https://status.example.com"
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tray_app.levels import Level
-from tray_app.policy import Kind, Notify
-from tray_app.prefs import Prefs, describe_left, gate, pause_for, until_tomorrow_morning
+from tray_app.core.levels import Level
+from tray_app.core.policy import Kind, Notify
+from tray_app.core.prefs import Prefs, describe_left, gate, pause_for, until_tomorrow_morning
 
 NOW = 1_800_000_000.0
 DOWN = Notify(Kind.DOWN, "Claude is down", "Major outage", Level.MAJOR_OUTAGE)

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tray_app.core.urls import BadURL
 from tray_app.demo import StatusServer
 from tray_app.http import HttpClient
 from tray_app.probes import OnlineCheck, ReachabilityProbe
-from tray_app.urls import BadURL
 
 # /proc/net/route and /proc/net/ipv6_route as Linux writes them.
 ROUTE_HEADER = ("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\t"

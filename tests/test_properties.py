@@ -18,8 +18,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tray_app.assess import Watch, assess
-from tray_app.levels import (
+from tray_app.core.assess import Watch, assess
+from tray_app.core.levels import (
     COMPONENT_STATUS,
     INCIDENT_CLOSED,
     INCIDENT_IMPACT,
@@ -29,8 +29,8 @@ from tray_app.levels import (
     PAGE_INDICATOR,
     Level,
 )
-from tray_app.presets import CLAUDE
-from tray_app.statuspage import NotAStatuspage, decode, parse_summary
+from tray_app.core.presets import CLAUDE
+from tray_app.core.statuspage import NotAStatuspage, decode, parse_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DOCS = {

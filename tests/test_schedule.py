@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tray_app.schedule import (
+from tray_app.core.schedule import (
     LOOPBACK_FLOOR,
     MAX_BACKOFF,
     MAX_RETRY_AFTER,

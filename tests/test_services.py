@@ -8,13 +8,13 @@ from pathlib import Path
 from tray_app import config as config_mod
 from tray_app.app import build_monitors
 from tray_app.clock import FakeClock
+from tray_app.core.levels import Level
+from tray_app.core.policy import Kind, Notify
+from tray_app.core.prefs import Prefs
 from tray_app.demo import StatusServer
 from tray_app.http import HttpClient
-from tray_app.levels import Level
 from tray_app.menu import build
-from tray_app.policy import Kind, Notify
 from tray_app.poller import Poller, Report
-from tray_app.prefs import Prefs
 
 
 def test_two_pages_each_alert_on_their_own_and_the_icon_shows_the_worst(tmp_path: Path) -> None:

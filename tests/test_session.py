@@ -13,13 +13,13 @@ import pytest
 from tray_app.app import make_monitor
 from tray_app.clock import FakeClock
 from tray_app.config import Config
+from tray_app.core.levels import Level
+from tray_app.core.policy import Kind, Notify
+from tray_app.core.prefs import Prefs
 from tray_app.demo import COMPONENTS, StatusServer
 from tray_app.history import HistoryStore, summary_lines
 from tray_app.http import HttpClient
-from tray_app.levels import Level
-from tray_app.policy import Kind, Notify
 from tray_app.poller import Poller, Report
-from tray_app.prefs import Prefs
 from tray_app.session import Session
 from tray_app.state import Saved, StateStore
 

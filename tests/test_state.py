@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tray_app.levels import Level
-from tray_app.policy import PolicyState, Reading, Unreachable, step
+from tray_app.core.levels import Level
+from tray_app.core.policy import PolicyState, Reading, Unreachable, step
 from tray_app.state import RESTORE_WITHIN, Saved, StateStore, restored
 
 NOW = 1_800_000_000.0

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tray_app.levels import Level
-from tray_app.statuspage import MAX_DEPTH, NAME_LIMIT, NotAStatuspage, decode, parse_summary
+from tray_app.core.levels import Level
+from tray_app.core.statuspage import MAX_DEPTH, NAME_LIMIT, NotAStatuspage, decode, parse_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "statuspage-samples"

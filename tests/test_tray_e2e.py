@@ -18,9 +18,9 @@ import pytest
 from tests.conftest_desktop import desktop as desktop_fixture  # noqa: F401
 from tests.desktop import Desktop, wait_until
 from tests.trayapp import ARTIFACTS, ROOT, App, click_menu, running_app
+from tray_app.core.levels import Level
 from tray_app.demo import StatusServer
 from tray_app.icons import level_colour
-from tray_app.levels import Level
 
 pytestmark = pytest.mark.desktop
 

@@ -12,9 +12,9 @@ import pytest
 
 from tests.desktop import Desktop, wait_until
 from tests.trayapp import App, click_menu, running_app
+from tray_app.core.levels import Level
 from tray_app.demo import StatusServer
 from tray_app.icons import level_colour
-from tray_app.levels import Level
 
 pytestmark = pytest.mark.desktop
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tray_app.urls import (
+from tray_app.core.urls import (
     SUMMARY_PATH,
     BadURL,
     host_of,

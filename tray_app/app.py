@@ -17,21 +17,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import config as config_mod
-from .assess import Selector
 from .clock import Clock, SystemClock
 from .config import Config, ServiceConfig
 from .console import EXIT_CODES, ConsolePresenter, check_json, iso, one_line, waybar
+from .core.assess import Selector
+from .core.levels import Level
+from .core.policy import PolicyConfig
+from .core.prefs import Prefs
+from .core.urls import BadURL, host_of, is_loopback, page_base
 from .history import HistoryStore
 from .http import HttpClient
-from .levels import Level
 from .monitor import Monitor
-from .policy import PolicyConfig
 from .poller import Poller, Report
-from .prefs import Prefs
 from .session import Session
 from .source import StatuspageSource
 from .state import StateStore
-from .urls import BadURL, host_of, is_loopback, page_base
 
 if TYPE_CHECKING:
     from .demo import DemoCycle, StatusServer
@@ -189,7 +189,7 @@ def run_check(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_js
 
 
 def _not_a_statuspage(failure: object) -> bool:
-    from .model import Failure, FailureKind
+    from .core.model import Failure, FailureKind
 
     return isinstance(failure, Failure) and (
         failure.kind is FailureKind.NOT_STATUSPAGE or failure.status_code in (404, 410)

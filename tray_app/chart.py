@@ -6,9 +6,9 @@ import time
 
 from PIL import Image, ImageDraw
 
+from .core.levels import Level
 from .history import Episode, uptime
 from .icons import level_colour
-from .levels import Level
 
 WIDTH, ROW, MARGIN, LABEL = 900, 36, 16, 150
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .assess import Selector, Watch
 from .atomic import write_atomic
-from .policy import Kind, PolicyConfig
-from .presets import CLAUDE, PRESETS, Preset, preset_for_url
-from .urls import BadURL, page_base
+from .core.assess import Selector, Watch
+from .core.policy import Kind, PolicyConfig
+from .core.presets import CLAUDE, PRESETS, Preset, preset_for_url
+from .core.urls import BadURL, page_base
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from .assess import Assessment
-from .levels import Level
+from .core.assess import Assessment
+from .core.levels import Level
+from .core.plaintext import clean
+from .core.policy import LevelChanged, Notify
 from .monitor import ServiceView
-from .plaintext import clean
-from .policy import LevelChanged, Notify
 from .poller import Report
 
 EXIT_CODES = {

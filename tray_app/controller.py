@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import config as config_mod
-from .assess import Selector, Watch
 from .atomic import keep_aside
 from .clock import Clock, SystemClock
 from .config import Config
+from .core.assess import Selector, Watch
+from .core.prefs import Prefs, pause_for, until_tomorrow_morning
+from .core.urls import safe_link
 from .menu import Extras, TrayModel, build
 from .poller import Poller
-from .prefs import Prefs, pause_for, until_tomorrow_morning
 from .session import Session
-from .urls import safe_link
 
 log = logging.getLogger(__name__)
 

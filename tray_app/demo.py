@@ -10,7 +10,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO
 
-from .levels import Level
+from .core.levels import Level
 
 COMPONENTS = (
     ("rwppv331jlwc", "claude.ai"),

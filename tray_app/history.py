@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .atomic import keep_aside, write_atomic
-from .levels import Level
-from .policy import format_duration
+from .core.levels import Level
+from .core.policy import format_duration
 
 log = logging.getLogger(__name__)
 

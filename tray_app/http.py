@@ -22,8 +22,8 @@ import httpcore
 import httpx
 
 from . import APP_NAME, __version__
-from .model import Failure, FailureKind
-from .urls import redirect_allowed
+from .core.model import Failure, FailureKind
+from .core.urls import redirect_allowed
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageDraw
 
-from .levels import Level
+from .core.levels import Level
 
 __all__ = ["Badge", "app_icon", "level_colour", "paint"]
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from .levels import Level, worst
+from .core.levels import Level, worst
+from .core.plaintext import clean
+from .core.prefs import Prefs, describe_left
+from .core.urls import safe_link
 from .monitor import ServiceView
-from .plaintext import clean
-from .prefs import Prefs, describe_left
-from .urls import safe_link
 
 TOOLTIP_LIMIT = 127  # Windows truncates (pystray refuses) longer tooltips
 MENU_TEXT_LIMIT = 80

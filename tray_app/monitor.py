@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from .assess import Assessment, Watch, assess
-from .hint import HintState, hint_text, step_hint
-from .levels import Level, worst
-from .model import Failure, FailureKind, Fetched
-from .policy import (
+from .core.assess import Assessment, Watch, assess
+from .core.hint import HintState, hint_text, step_hint
+from .core.levels import Level, worst
+from .core.model import Failure, FailureKind, Fetched
+from .core.policy import (
     Effect,
     Kind,
     Notify,
@@ -28,8 +28,8 @@ from .policy import (
     Woke,
     step,
 )
-from .schedule import next_delay
-from .urls import host_of, is_loopback
+from .core.schedule import next_delay
+from .core.urls import host_of, is_loopback
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tray_app.plaintext import BODY_LIMIT, TITLE_LIMIT, clean
+from tray_app.core.plaintext import BODY_LIMIT, TITLE_LIMIT, clean
 
 if TYPE_CHECKING:
     from desktop_notifier import DesktopNotifier

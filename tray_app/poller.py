@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .clock import Clock, SystemClock
-from .levels import Level
+from .core.levels import Level
+from .core.policy import Effect
 from .monitor import Monitor, ServiceView, worst_view
-from .policy import Effect
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ import socket
 from collections.abc import Sequence
 from pathlib import Path
 
+from .core.model import FailureKind
+from .core.urls import BadURL, host_of, is_loopback
 from .http import HttpClient, Response
-from .model import FailureKind
-from .urls import BadURL, host_of, is_loopback
 
 log = logging.getLogger(__name__)
 

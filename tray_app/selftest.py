@@ -75,8 +75,8 @@ def _http() -> str:
 
 
 def _icons() -> str:
+    from .core.levels import Level
     from .icons import Badge, app_icon, paint
-    from .levels import Level
 
     n = 0
     for level in Level:
@@ -91,9 +91,9 @@ def _icons() -> str:
 
 
 def _sample() -> str:
-    from .assess import assess
-    from .levels import Level
-    from .statuspage import parse_summary
+    from .core.assess import assess
+    from .core.levels import Level
+    from .core.statuspage import parse_summary
 
     path = Path(__file__).with_name("samples") / "summary-partial_outage.json"
     level = assess(parse_summary(json.loads(path.read_text(encoding="utf-8")))).level

@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from .clock import Clock, SystemClock
+from .core.policy import EpisodeEnded, Notify, QuietRecovery
+from .core.prefs import Prefs, gate
 from .history import Episode, HistoryStore
 from .monitor import Monitor, ServiceView
-from .policy import EpisodeEnded, Notify, QuietRecovery
 from .poller import Report
-from .prefs import Prefs, gate
 from .state import Saved, StateStore, restored
 
 log = logging.getLogger(__name__)

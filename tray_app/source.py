@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .core.model import Failure, FailureKind, Fetched, Summary
+from .core.statuspage import NotAStatuspage, decode, parse_summary
+from .core.urls import SUMMARY_PATH, BadURL, host_of, page_base
 from .http import HttpClient, Response, retry_after
-from .model import Failure, FailureKind, Fetched, Summary
-from .statuspage import NotAStatuspage, decode, parse_summary
-from .urls import SUMMARY_PATH, BadURL, host_of, page_base
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import keep_aside, write_atomic
-from .levels import Level
-from .policy import PolicyState
+from .core.levels import Level
+from .core.policy import PolicyState
 
 log = logging.getLogger(__name__)
 
