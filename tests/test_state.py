@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tray_app.core.levels import Level
-from tray_app.core.policy import PolicyState, Reading, Unreachable, step
-from tray_app.state import RESTORE_WITHIN, Saved, StateStore, restored
+from tray_app.core.policy import RESTORE_WITHIN, PolicyState, Reading, Unreachable, restored, step
+from tray_app.state import Saved, StateStore
 
 NOW = 1_800_000_000.0
 OUTAGE = PolicyState(

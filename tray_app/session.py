@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from .clock import Clock, SystemClock
-from .core.policy import EpisodeEnded, Notify, QuietRecovery
+from .core.policy import EpisodeEnded, Notify, QuietRecovery, restored
 from .core.prefs import Prefs, gate
 from .history import Episode, HistoryStore
 from .monitor import Monitor, ServiceView
 from .poller import Report
-from .state import Saved, StateStore, restored
+from .state import Saved, StateStore
 
 log = logging.getLogger(__name__)
 

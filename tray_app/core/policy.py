@@ -18,7 +18,8 @@ It decides what the icon shows and which changes deserve a notification:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 from .levels import Level
 
@@ -345,3 +346,64 @@ def _back(service: str, length: float, lower_bound: bool) -> Notify:
         title = f"{service} is back, after {format_duration(length)}"
         body = "Everything you watch reads operational again."
     return Notify(Kind.RECOVERED, title, body, Level.OPERATIONAL)
+
+
+# --- persistence: the state that survives a restart ------------------------------------------
+
+RESTORE_WITHIN = 6 * 3600  # an older episode is history, not something still going on
+
+
+def dump_state(state: PolicyState) -> dict[str, Any]:
+    out = asdict(state)
+    for key, value in out.items():
+        if isinstance(value, Level):
+            out[key] = value.value
+    return out
+
+
+def load_state(raw: Any) -> PolicyState:
+    if not isinstance(raw, dict):
+        raise TypeError("service state must be an object")
+    values: dict[str, Any] = {}
+    for f in fields(PolicyState):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        if f.name in ("level", "episode_worst", "announced"):
+            if value is None and f.name != "announced":
+                raise TypeError(f"{f.name} is missing")
+            value = None if value is None else Level(value)
+        elif not _fits(value, str(f.type)):
+            raise TypeError(f"{f.name} has a bad type")
+        values[f.name] = value
+    return PolicyState(**values)
+
+
+def _fits(value: Any, annotation: str) -> bool:
+    """Whether a decoded JSON value has the field's type: a hand-edited ``"failures": "x"``
+    would otherwise pass and break every later poll of the service."""
+    base, _, rest = annotation.partition(" | ")
+    if base not in _SCALARS:  # a field added later: any JSON scalar, as before
+        return value is None or isinstance(value, bool | int | float | str)
+    if value is None:
+        return rest == "None"
+    if isinstance(value, bool):
+        return base == "bool"
+    return isinstance(value, _SCALARS[base])
+
+
+_SCALARS: dict[str, type | tuple[type, ...]] = {
+    "bool": bool, "str": str, "int": int, "float": (int, float),
+}
+
+
+def restored(state: PolicyState, saved_at: float, now: float) -> PolicyState:
+    """What a restart keeps: the outage memory if recent, never a stale level on the icon."""
+    fresh = PolicyState()
+    if now - saved_at > RESTORE_WITHIN or not state.started:
+        return fresh
+    last = state.level.label if state.level.is_known else "unknown"
+    return replace(
+        state, level=Level.UNKNOWN, reason=f"waiting for the first check (last seen: {last})",
+        failures=0, ok_streak=0, ok_since=None, grace_until=None,
+    )
