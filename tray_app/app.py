@@ -34,8 +34,11 @@ from .source import StatuspageSource
 from .state import StateStore
 
 if TYPE_CHECKING:
+    from .core.policy import Notify
     from .demo import DemoCycle, StatusServer
+    from .monitor import ServiceView
     from .notifier import Notifier
+    from .replay import ReplaySource
 
 log = logging.getLogger(__name__)
 
@@ -457,3 +460,46 @@ def run_history(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_
         for line in summary_lines(episodes, now, last=50):
             print(line, file=out)
     return 0
+
+
+def replay_setup(
+    *, config: Path | None = None, models: str | None = None, url: str | None = None,
+    components: str | None = None, interval: float | None = None, err: TextIO | None = None,
+) -> tuple[Monitor, ReplaySource, Callable[[Report], list[tuple[Notify, ServiceView]]]]:
+    """A monitor over a :class:`ReplaySource` with the user's settings (or the defaults), and
+    the function that applies a report's effects as the live session would: gated by
+    ``notify_on`` and the pause, nothing shown, nothing stored."""
+    import io
+
+    from .core.policy import Notify, QuietRecovery
+    from .core.prefs import gate
+    from .replay import ReplaySource
+
+    opts = Options(url=url, components=components, interval=interval,
+                   config_path=config or Path(os.devnull))
+    cfg = resolve_config(opts, AppPaths(Path(os.devnull), Path(os.devnull), Path(os.devnull)),
+                         err or io.StringIO())
+    svc = cfg.main_service()
+    source = ReplaySource(svc.url)
+    monitor = Monitor(
+        key=svc.key or host_of(svc.url), name=svc.name or host_of(svc.url),
+        name_from_page=not svc.name, source=source, watch=svc.watch, policy=cfg.policy(),
+        interval=effective_interval(cfg.interval, svc.url),
+    )
+    state = {"prefs": Prefs(enabled=cfg.notifications, kinds=cfg.notify_on,
+                            paused_until=cfg.paused_until)}
+
+    def deliver(report: Report) -> list[tuple[Notify, ServiceView]]:
+        sent = []
+        for effect in report.effects:
+            note = effect.note if isinstance(effect, QuietRecovery) else effect
+            if isinstance(effect, QuietRecovery) and not state["prefs"].armed:
+                continue
+            if not isinstance(note, Notify):
+                continue
+            allowed, state["prefs"] = gate(state["prefs"], note, report.service.checked_at or 0.0)
+            if allowed:
+                sent.append((note, report.service))
+        return sent
+
+    return monitor, source, deliver

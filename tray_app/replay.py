@@ -161,6 +161,7 @@ class Result:
     start: float
     end: float
     polls: int = 0
+    poll_times: list[float] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     levels: list[tuple[float, Level]] = field(default_factory=list)  # each change of the icon
 
@@ -212,7 +213,9 @@ def run(
     while True:
         before = source.fetches
         delay = poller.tick()
-        result.polls += source.fetches - before
+        if source.fetches != before:
+            result.polls += source.fetches - before
+            result.poll_times.append(clock.time())
         due = clock.time() + delay
         woke = False
         while not woke and nxt is not None and nxt.at <= due:
