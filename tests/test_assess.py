@@ -233,13 +233,32 @@ def test_monitoring_incident_with_green_components_reads_recovering() -> None:
     assert run(doc, names("claude.ai")).level is Level.DEGRADED
 
 
-def test_monitoring_does_not_discount_while_a_component_is_still_down() -> None:
+def test_monitoring_counts_by_its_own_status_not_its_components() -> None:
+    # Issue 10: a fix is out, so the incident is degraded at most, even while a component
+    # only it holds still reads partial outage; it is "recovering" only once they read green.
     doc = fixture("degraded-monitoring-recovering")
-    set_status(doc, "bpp5gb3hpjcl", "partial_outage")  # touched by the monitoring incident
-    a = run(doc, names("claude.ai"))
-    assert a.level is Level.MAJOR_OUTAGE
+    set_status(doc, COWORK, "partial_outage")  # touched by the monitoring incident only
+    a = run(doc)
+    assert a.level is Level.DEGRADED
     assert not a.incidents[0].recovering
-    assert run(doc).level is Level.MAJOR_OUTAGE
+    assert a.headline == "Claude: degraded, Claude.ai unavailable"
+    # For a user who watches only claude.ai (green), it is recovering.
+    assert run(doc, names("claude.ai")).incidents[0].recovering
+
+
+def test_a_component_shared_with_an_active_incident_counts_in_full() -> None:
+    doc = fixture("degraded-monitoring-recovering")
+    active = copy.deepcopy(fixture("degraded")["incidents"][0])  # minor, on Claude Code
+    active["components"] = [c for c in doc["components"] if c["id"] == COWORK]
+    doc["incidents"].append(active)
+    set_status(doc, COWORK, "major_outage")
+    a = run(doc)
+    assert a.level is Level.MAJOR_OUTAGE  # the active incident holds Cowork: it counts
+    # ... and the active incident is raised to what its component reads; the monitoring one
+    # is not raised by a component it shares.
+    by_name = {i.name: i for i in a.incidents}
+    assert by_name[active["name"]].level is Level.MAJOR_OUTAGE
+    assert by_name["Claude.ai unavailable"].level is Level.DEGRADED
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from tray_app.config import (
     save,
 )
 from tray_app.core.assess import Selector
+from tray_app.core.policy import Kind
 from tray_app.core.presets import CLAUDE, PRESETS
 
 GOOD = """\
@@ -80,8 +81,8 @@ def test_load_a_good_file(tmp_path: Path) -> None:
     assert (cfg.notifications, cfg.autostart) == (False, True)
     assert cfg.source_path == tmp_path / "config.toml"
     policy = cfg.policy()
-    assert (policy.notify_degraded, policy.notify_maintenance) == (False, False)
-    assert policy.recovery_confirmations == 3
+    assert not {Kind.DEGRADED, Kind.MAINTENANCE} & policy.notify
+    assert policy.timing.recovery_confirmations == 3
     github, example = cfg.extra_services
     assert (github.key, github.url) == ("github", PRESETS["github"].url)
     assert (example.name, example.url, example.components) == (

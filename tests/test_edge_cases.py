@@ -127,7 +127,7 @@ def test_no_second_pair_right_after_a_long_outage() -> None:
 
 
 def test_the_one_shot_alert_hears_of_a_recovery_nothing_announced() -> None:
-    cfg = PolicyConfig(notify_degraded=False)
+    cfg = PolicyConfig(notify=frozenset(Kind) - {Kind.DEGRADED})
     state, quiet = PolicyState(), []
     for i, level in enumerate([Level.OPERATIONAL, Level.DEGRADED, Level.OPERATIONAL,
                                Level.OPERATIONAL]):

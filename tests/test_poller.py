@@ -130,8 +130,8 @@ def test_a_clock_jump_is_a_wake_every_monitor_polled_with_grace(clock: FakeClock
     poller.tick()
     assert calls([a, b]) == [2, 2]
     now = clock.time()
-    assert a.state.grace_until == now + a.policy.wake_grace
-    assert b.state.grace_until == now + b.policy.wake_grace
+    assert a.state.grace_until == now + a.policy.timing.wake_grace
+    assert b.state.grace_until == now + b.policy.timing.wake_grace
     assert (a.state.failures, b.state.failures) == (0, 0)
     # The wake itself changed nothing anyone sees: only the polls are reported.
     assert [(r.service.key, r.ok) for r in reports[2:]] == [("a", False), ("b", False)]
@@ -161,7 +161,7 @@ def test_failures_right_after_a_wake_are_forgiven(clock: FakeClock) -> None:
     poller.check_now()
     poller.tick()
     assert m.state.failures == 0  # still in the grace period
-    clock.advance(m.policy.wake_grace)
+    clock.advance(m.policy.timing.wake_grace)
     poller.check_now()
     poller.tick()
     assert m.state.failures == 1 and m.state.level is Level.OPERATIONAL
@@ -242,8 +242,10 @@ def incident_only() -> Fetched:
     doc = summary(Level.OPERATIONAL)
     doc["incidents"] = [{
         "id": "inc1", "name": "Investigating reports of errors", "status": "investigating",
-        "impact": "none", "created_at": "2026-11-24T12:00:00.000Z",
-        "updated_at": "2026-11-24T12:00:00.000Z", "started_at": "2026-11-24T12:00:00.000Z",
+        # Posted just now by the test clock: older, with nothing new and every component
+        # green, it would be stale and poll at the usual pace.
+        "impact": "none", "created_at": "2027-01-15T08:00:00.000Z",
+        "updated_at": "2027-01-15T08:00:00.000Z", "started_at": "2027-01-15T08:00:00.000Z",
         "shortlink": "https://stspg.io/inc1", "incident_updates": [], "components": [],
     }]
     return Fetched(BASE + "/api/v2/summary.json", summary=parse_summary(doc))

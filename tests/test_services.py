@@ -41,7 +41,7 @@ def test_two_pages_each_alert_on_their_own_and_the_icon_shows_the_worst(tmp_path
         finally:
             client.close()
     notes = [e for r in reports for e in r.effects if isinstance(e, Notify)]
-    assert [(n.kind, n.title) for n in notes] == [(Kind.DOWN, "Other is down")]
+    assert [(n.kind, n.title.split(":")[0]) for n in notes] == [(Kind.DOWN, "Other is down")]
     last = reports[-1]
     assert last.level is Level.MAJOR_OUTAGE
     model = build(last.services, Prefs(), clock.time())

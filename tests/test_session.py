@@ -107,7 +107,8 @@ def test_an_outage_notifies_down_then_back(rig: Rig, server: StatusServer) -> No
     rig.run(2)
     assert rig.sent == [] and rig.monitor.state.level is Level.OPERATIONAL
     outage_and_back(rig, server)
-    assert rig.titles[0] == "Claude is down"
+    assert rig.titles[0] == (
+        "Claude is down: Elevated errors across Claude.ai, the API and Claude Code")
     assert rig.titles[1].startswith("Claude is back, after ")
     assert len(rig.sent) == 2
 
@@ -248,7 +249,7 @@ def test_a_restart_in_an_outage_keeps_its_memory(
     first.run(1)
     server.set_level(Level.MAJOR_OUTAGE)
     first.run(3)
-    assert first.titles == ["Claude is down"]
+    assert [t.split(":")[0] for t in first.titles] == ["Claude is down"]
     first.session.save(force=True)  # what closing the app does
 
     clock.advance(120)  # the app restarts two minutes later

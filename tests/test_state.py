@@ -13,21 +13,31 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tray_app.core.levels import Level
-from tray_app.core.policy import RESTORE_WITHIN, PolicyState, Reading, Unreachable, restored, step
+from tray_app.core.persist import restored
+from tray_app.core.policy import (
+    Clear,
+    Phase,
+    PolicyState,
+    Reading,
+    Record,
+    Unreachable,
+    step,
+)
 from tray_app.state import Saved, StateStore
 
 NOW = 1_800_000_000.0
 OUTAGE = PolicyState(
-    level=Level.MAJOR_OUTAGE, reason="Elevated errors", started=True,
-    announced=Level.MAJOR_OUTAGE, episode_start=NOW - 900, episode_worst=Level.MAJOR_OUTAGE,
-    episode_alert=3, last_bad_at=NOW - 30, window_start=NOW - 900, failures=1, ok_streak=0,
+    level=Level.MAJOR_OUTAGE, reason="Elevated errors", started=True, last_reading=NOW - 30,
+    records=(Record("inc1", "Elevated errors", Phase.TOLD, NOW - 900, told=3,
+                    level=Level.MAJOR_OUTAGE, seen=NOW - 30, colouring=True),),
+    clear=Clear.TROUBLE, episode_start=NOW - 900, episode_worst=Level.MAJOR_OUTAGE,
+    last_bad_at=NOW - 30, failures=1, ok_streak=0,
 )
 
 
 def saved_sample() -> Saved:
     return Saved(
-        services={"claude": OUTAGE, "openai": PolicyState(level=Level.OPERATIONAL, started=True,
-                                                          announced=Level.OPERATIONAL)},
+        services={"claude": OUTAGE, "openai": PolicyState(level=Level.OPERATIONAL, started=True)},
         page_ids={"claude": "tymt9n04zgry"},
         paused_until=NOW + 3600,
         armed=True,
@@ -157,30 +167,19 @@ def test_any_mutated_field_loads_into_a_usable_state(
             p.unlink()
 
 
-def test_restored_keeps_the_outage_memory_but_not_the_level() -> None:
-    state = restored(OUTAGE, NOW, NOW + 120)
-    assert state.level is Level.UNKNOWN
-    assert "last seen: major outage" in state.reason
-    assert (state.episode_start, state.episode_alert, state.announced, state.last_bad_at) == (
-        OUTAGE.episode_start, 3, Level.MAJOR_OUTAGE, OUTAGE.last_bad_at
-    )
-    assert state.started and state.failures == 0
-
-
-def test_restored_drops_what_is_too_old() -> None:
-    assert restored(OUTAGE, NOW, NOW + RESTORE_WITHIN - 1).episode_start == OUTAGE.episode_start
-    assert restored(OUTAGE, NOW, NOW + RESTORE_WITHIN + 1) == PolicyState()
-
-
-def test_restored_never_starts_from_a_state_without_a_reading() -> None:
-    assert restored(PolicyState(failures=2), NOW, NOW + 1) == PolicyState()
-
-
 def test_a_restart_in_an_outage_neither_repeats_the_alert_nor_forgets_it() -> None:
     state = restored(OUTAGE, NOW, NOW + 60)
-    state, effects = step(state, Reading("Claude", Level.MAJOR_OUTAGE, "x"), NOW + 70)
+    state, effects = step(state, Reading("Claude", Level.MAJOR_OUTAGE, "x", incidents=(
+        _incident("inc1"),)), NOW + 70)
     assert not [e for e in effects if hasattr(e, "kind")]
     state, _ = step(state, Reading("Claude", Level.OPERATIONAL), NOW + 700)
     state, effects = step(state, Reading("Claude", Level.OPERATIONAL), NOW + 760)
     kinds = [e.kind.value for e in effects if hasattr(e, "kind")]
     assert kinds == ["recovered"]
+
+
+def _incident(iid: str) -> Any:
+    from tray_app.core.assess import IncidentState
+
+    return IncidentState(iid, "Elevated errors", "investigating", "critical",
+                         Level.MAJOR_OUTAGE, "", "", False, False)

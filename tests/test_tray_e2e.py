@@ -57,7 +57,7 @@ def test_major_outage_turns_the_icon_red_and_notifies(app: App, desktop: Desktop
     wait_until(lambda: desktop.screenshot().crop(popup).getbbox() is not None, 5.0)
     ARTIFACTS.mkdir(exist_ok=True)
     desktop.screenshot(ARTIFACTS / "tray-notification.png")
-    note = desktop.wait_for_notification(lambda n: n["summary"] == "Claude is down", 10)
+    note = desktop.wait_for_notification(lambda n: n["summary"].startswith("Claude is down"), 10)
     assert note is not None, f"{desktop.notifications()}\n{app.why()}"
     assert "Elevated errors" in note["body"]
     assert note["appname"] == "Claude Status Tray"
@@ -156,7 +156,8 @@ def test_the_appindicator_backend_shows_and_recolours_the_icon(
         server.set_level(Level.PARTIAL_OUTAGE)
         orange = level_colour(Level.PARTIAL_OUTAGE)
         assert desktop.wait_for_colour(orange, TOL, PIXELS, timeout=10, region="tray"), app.why()
-        note = desktop.wait_for_notification(lambda n: n["summary"] == "Claude is partly down", 10)
+        note = desktop.wait_for_notification(
+            lambda n: n["summary"].startswith("Claude is partly down"), 10)
         assert note is not None, app.why()
 
 

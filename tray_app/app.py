@@ -149,14 +149,16 @@ def make_monitor(
     except ValueError as exc:
         print(f"warning: connectivity check off: {exc}", file=err or sys.stderr)
         online = None
+    interval = effective_interval(cfg.interval, svc.url, err)
+    policy = policy or cfg.policy()
     return Monitor(
         key=svc.key or host_of(svc.url),
         name=svc.name or host_of(svc.url),
         name_from_page=not svc.name,
         source=source,
         watch=svc.watch,
-        policy=policy or cfg.policy(),
-        interval=effective_interval(cfg.interval, svc.url, err),
+        policy=replace(policy, timing=replace(policy.timing, interval=interval)),
+        interval=interval,
         online_check=online,
         reach=reach,
     )
@@ -167,7 +169,8 @@ def run_check(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_js
     cfg = resolve_config(opts, paths, err)
     client = HttpClient()
     # One poll decides: a single failure is already "unknown" here, and nothing notifies.
-    policy = replace(cfg.policy(), failure_threshold=1)
+    policy = cfg.policy()
+    policy = replace(policy, timing=replace(policy.timing, failure_threshold=1))
     try:
         monitor = make_monitor(cfg.main_service(), cfg, client, policy=policy, err=None)
         monitor.reach = None  # the hint needs several polls; one check can't give it
@@ -248,6 +251,7 @@ def start_session(
     opts: Options, paths: AppPaths, err: TextIO, *, notify: bool,
     presenters: Sequence[Callable[[Report], None]] = (),
     on_change: Callable[[], None] | None = None,
+    on_sent: Callable[[Notify, ServiceView], None] | None = None,
 ) -> tuple[Running, Config, list[str]]:
     """Build everything a long-running mode needs (not yet started)."""
     demo = None
@@ -266,7 +270,7 @@ def start_session(
     session = Session(
         monitors, send=notifier.send if notifier else None,
         prefs=Prefs(enabled=cfg.notifications, kinds=cfg.notify_on),
-        store=store, history=history, on_change=on_change,
+        store=store, history=history, on_change=on_change, on_sent=on_sent,
     )
     session.restore()
     poller = Poller(monitors, fan_out(*presenters, session))
@@ -278,7 +282,8 @@ def run_watch(
     stop: threading.Event | None = None,
 ) -> int:
     presenter = ConsolePresenter(out, jsonl=jsonl)
-    running, cfg, _ = start_session(opts, paths, err, notify=notify, presenters=[presenter])
+    running, cfg, _ = start_session(opts, paths, err, notify=notify, presenters=[presenter],
+                                    on_sent=presenter.notification)
     if not jsonl:
         urls = ", ".join(m.source.base for m in running.poller.monitors)
         print(f"watching {urls} every {running.poller.monitors[0].interval:g} s "
@@ -300,7 +305,8 @@ def _wait_forever(poller: Poller) -> None:
 
 def _demo_policy(cfg: Config) -> PolicyConfig:
     # Short windows so a new user sees every kind of notification within a minute.
-    return replace(cfg.policy(), flap_window=15.0, gap_tolerance=30.0)
+    policy = cfg.policy()
+    return replace(policy, timing=replace(policy.timing, interval=2.0, flap_window=15.0))
 
 
 def _make_notifier() -> Notifier:
@@ -463,43 +469,29 @@ def run_history(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_
 
 
 def replay_setup(
-    *, config: Path | None = None, models: str | None = None, url: str | None = None,
-    components: str | None = None, interval: float | None = None, err: TextIO | None = None,
-) -> tuple[Monitor, ReplaySource, Callable[[Report], list[tuple[Notify, ServiceView]]]]:
+    *, config: Path | None = None, url: str | None = None, components: str | None = None,
+    interval: float | None = None, err: TextIO | None = None,
+) -> tuple[Monitor, ReplaySource, Prefs]:
     """A monitor over a :class:`ReplaySource` with the user's settings (or the defaults), and
-    the function that applies a report's effects as the live session would: gated by
-    ``notify_on`` and the pause, nothing shown, nothing stored."""
+    the notification preferences the replay's session gates with. Reads the config file only:
+    never the user's history or state."""
     import io
 
-    from .core.policy import Notify, QuietRecovery
-    from .core.prefs import gate
     from .replay import ReplaySource
 
     opts = Options(url=url, components=components, interval=interval,
                    config_path=config or Path(os.devnull))
-    cfg = resolve_config(opts, AppPaths(Path(os.devnull), Path(os.devnull), Path(os.devnull)),
-                         err or io.StringIO())
+    devnull = Path(os.devnull)
+    cfg = resolve_config(opts, AppPaths(devnull, devnull, devnull), err or io.StringIO())
     svc = cfg.main_service()
     source = ReplaySource(svc.url)
+    interval_s = effective_interval(cfg.interval, svc.url)
+    policy = cfg.policy()
     monitor = Monitor(
         key=svc.key or host_of(svc.url), name=svc.name or host_of(svc.url),
-        name_from_page=not svc.name, source=source, watch=svc.watch, policy=cfg.policy(),
-        interval=effective_interval(cfg.interval, svc.url),
+        name_from_page=not svc.name, source=source, watch=svc.watch,
+        policy=replace(policy, timing=replace(policy.timing, interval=interval_s)),
+        interval=interval_s,
     )
-    state = {"prefs": Prefs(enabled=cfg.notifications, kinds=cfg.notify_on,
-                            paused_until=cfg.paused_until)}
-
-    def deliver(report: Report) -> list[tuple[Notify, ServiceView]]:
-        sent = []
-        for effect in report.effects:
-            note = effect.note if isinstance(effect, QuietRecovery) else effect
-            if isinstance(effect, QuietRecovery) and not state["prefs"].armed:
-                continue
-            if not isinstance(note, Notify):
-                continue
-            allowed, state["prefs"] = gate(state["prefs"], note, report.service.checked_at or 0.0)
-            if allowed:
-                sent.append((note, report.service))
-        return sent
-
-    return monitor, source, deliver
+    prefs = Prefs(enabled=cfg.notifications, kinds=cfg.notify_on, paused_until=cfg.paused_until)
+    return monitor, source, prefs

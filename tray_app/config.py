@@ -19,6 +19,7 @@ from .atomic import write_atomic
 from .core.assess import Selector, Watch
 from .core.policy import Kind, PolicyConfig
 from .core.presets import CLAUDE, PRESETS, Preset, preset_for_url
+from .core.timing import Timing
 from .core.urls import BadURL, page_base
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ class Config:
     components: tuple[Selector, ...] = ()
     notify_on: frozenset[str] = ALL_KINDS
     recovery_confirmations: int = 2
+    monitoring_grace: float = Timing().monitoring_grace
+    stale_after: float = Timing().stale_after
     extra_services: tuple[ServiceConfig, ...] = ()
     reachability: bool = True
     reachability_urls: tuple[str, ...] = DEFAULT_REACHABILITY
@@ -69,12 +72,13 @@ class Config:
     source_path: Path | None = field(default=None, compare=False)
     problems: tuple[str, ...] = field(default=(), compare=False)
 
+    def timing(self) -> Timing:
+        return Timing(interval=self.interval, recovery_confirmations=self.recovery_confirmations,
+                      monitoring_grace=self.monitoring_grace, stale_after=self.stale_after)
+
     def policy(self) -> PolicyConfig:
-        return PolicyConfig(
-            notify_degraded="degraded" in self.notify_on,
-            notify_maintenance="maintenance" in self.notify_on,
-            recovery_confirmations=self.recovery_confirmations,
-        )
+        return PolicyConfig(notify=frozenset(Kind(k) for k in self.notify_on),
+                            timing=self.timing())
 
     def main_service(self) -> ServiceConfig:
         """The first service: the top-level url, with the preset's defaults for known pages."""
@@ -135,6 +139,15 @@ def from_dict(data: dict[str, Any], text: str = "", path: Path | None = None) ->
             values.update(_convert(key, value))
         except ConfigError as exc:
             bad(key, str(exc))
+    cfg = replace(Config(source_path=path), **values)
+    for why in cfg.timing().problems():
+        keys = [k for k in ("monitoring_grace", "stale_after", "recovery_confirmations",
+                            "interval") if k in values]
+        problems.append(f"{where}:{_line_of(text, keys[0]) if keys else 1}: {why}; using the "
+                        "defaults for monitoring_grace and stale_after")
+        values.pop("monitoring_grace", None)
+        values.pop("stale_after", None)
+        break
     known = set(Config.__dataclass_fields__) | {"services", "notifications_paused_until"}
     for key in data:
         if key not in known:
@@ -180,6 +193,11 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
         if unknown:
             raise ConfigError(f"has unknown kinds {sorted(unknown)} (known: {sorted(ALL_KINDS)})")
         return {"notify_on": frozenset(value)}
+    if key in ("monitoring_grace", "stale_after"):
+        if (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+                or not math.isfinite(value)):
+            raise ConfigError("must be a positive number of seconds")
+        return {key: float(value)}
     if key == "recovery_confirmations":
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 20:
             raise ConfigError("must be a whole number from 1 to 20")
@@ -271,6 +289,8 @@ def dumps(cfg: Config) -> str:
         f"components = {_toml_selectors(cfg.components)}",
         "notify_on = [" + ", ".join(_toml_str(k) for k in sorted(cfg.notify_on)) + "]",
         f"recovery_confirmations = {cfg.recovery_confirmations}",
+        f"monitoring_grace = {cfg.monitoring_grace:g}",
+        f"stale_after = {cfg.stale_after:g}",
         f"notifications = {str(cfg.notifications).lower()}",
         f"reachability = {str(cfg.reachability).lower()}",
         "reachability_urls = [" + ", ".join(_toml_str(u) for u in cfg.reachability_urls) + "]",

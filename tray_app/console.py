@@ -86,12 +86,10 @@ class ConsolePresenter:
         out: TextIO,
         *,
         jsonl: bool = False,
-        send: Callable[[Notify, ServiceView], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.out = out
         self.jsonl = jsonl
-        self.send = send
         self.clock = clock
         self._last_line: dict[str, str] = {}
 
@@ -106,21 +104,21 @@ class ConsolePresenter:
                 self._last_line[view.key] = line
                 self._text(line)
         for effect in report.effects:
-            if isinstance(effect, LevelChanged):
-                if self.jsonl:
-                    self._json({"event": "level", "from": effect.old.value,
-                                "to": effect.new.value, "service": view.name})
-            elif isinstance(effect, Notify):
-                title, body = clean(effect.title, 64), clean(effect.body, 256)
-                if self.jsonl:
-                    self._json({"event": "notification", "kind": effect.kind.value,
-                                "title": title, "body": body, "service": view.name})
-                else:
-                    self._text(f"notification: {title}: {body}")
-                if self.send is not None:
-                    self.send(effect, view)
+            if isinstance(effect, LevelChanged) and self.jsonl:
+                self._json({"event": "level", "from": effect.old.value,
+                            "to": effect.new.value, "service": view.name})
+
+    def notification(self, note: Notify, view: ServiceView) -> None:
+        """A notification the user is sent (after ``notify_on`` and the pause)."""
+        title, body = clean(note.title, 64), clean(note.body, 256)
+        if self.jsonl:
+            self._json({"event": "notification", "kind": note.kind.value, "title": title,
+                        "body": body, "service": view.name, "incidents": list(note.incidents)})
+        else:
+            self._text(f"notification: {title}: {body}")
 
     def _json(self, obj: dict[str, Any]) -> None:
+        obj["at"] = iso(self.clock())
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         self.out.flush()
 

@@ -16,7 +16,7 @@ from typing import Protocol
 from .core.assess import Assessment, Watch, assess
 from .core.hint import HintState, hint_text, step_hint
 from .core.levels import Level, worst
-from .core.model import Failure, FailureKind, Fetched
+from .core.model import Failure, FailureKind, Fetched, Incident, Summary
 from .core.policy import (
     Effect,
     Kind,
@@ -92,7 +92,11 @@ class Monitor:
     reach: Callable[[], bool] | None = None  # the reachability probe, when the hint is on
     hint_state: HintState = field(default_factory=HintState)
     reach_every: int = 2  # probe every Nth good poll while all is quiet, every poll after a miss
+    relevant: Callable[[Incident], bool] | None = None  # the model filter, when one is set
     _polls: int = 0
+    _assessed: object = None
+    _summary: Summary | None = None
+    _read: tuple[Assessment, Reading] | None = None
 
     @property
     def hint(self) -> str:
@@ -110,9 +114,9 @@ class Monitor:
             if self.name_from_page and fetched.summary.page.name:
                 self.name = fetched.summary.page.name
             self.last_failure = None
-            self.assessment = assess(fetched.summary, self.watch, self.name)
+            self.assessment = self._assess(fetched.summary, now)
             self.watch = self.assessment.watch
-            obs: Reading | Unreachable = _reading(self.assessment)
+            obs: Reading | Unreachable = self._reading(self.assessment)
         else:
             assert fetched.failure is not None
             self.last_failure = fetched.failure
@@ -124,6 +128,26 @@ class Monitor:
                                                        self._polls % self.reach_every == 1):
             effects += self._probe()
         return fetched, effects
+
+    def _assess(self, summary: Summary, now: float) -> Assessment:
+        """The page judged for this user at ``now``. An unchanged page (a 304) is judged again
+        only when a time rule (monitoring grace, staleness) changes something by itself."""
+        key = (id(summary), self.watch, self.name)
+        a = self.assessment
+        if a is not None and self._assessed == key and now < a.valid_until:
+            return a
+        a = assess(summary, self.watch, self.name, now=now, timing=self.policy.timing,
+                   relevant=self.relevant)
+        self._assessed = (id(summary), a.watch, self.name)
+        self._summary = summary  # keeps id(summary) from being reused while it is the key
+        return a
+
+    def _reading(self, a: Assessment) -> Reading:
+        if self._read is not None and self._read[0] is a:
+            return self._read[1]
+        reading = _reading(a)
+        self._read = (a, reading)
+        return reading
 
     def _reach_line(self) -> str:
         seen = getattr(self.reach, "last", None)
@@ -165,7 +189,7 @@ class Monitor:
         failure = fetched.failure
         if failure is None or failure.kind not in _NETWORKISH or self.online_check is None:
             return False
-        if self.state.failures + 1 < self.policy.failure_threshold:
+        if self.state.failures + 1 < self.policy.timing.failure_threshold:
             return False  # only worth a second request once the level is about to change
         try:
             return self.online_check() is False
@@ -176,11 +200,17 @@ class Monitor:
     def next_delay(self) -> float:
         retry = self.last_failure.retry_after if self.last_failure else None
         a = self.assessment
-        urgent = self.state.level.is_problem or bool(a and a.incidents and not self.state.failures)
-        return next_delay(
+        live = bool(a and any(i.relevant and not i.quiet for i in a.incidents))
+        urgent = self.state.level.is_problem or (live and not self.state.failures)
+        delay = next_delay(
             self.interval, loopback=self.loopback, failures=self.state.failures,
             retry_after=retry, urgent=urgent,
         )
+        if a is not None and self.checked_at is not None and not self.state.failures:
+            # A time rule (monitoring grace, staleness) changes the icon by itself then:
+            # look again right at that moment rather than up to an interval later.
+            delay = min(delay, max(1.0, a.valid_until - self.checked_at))
+        return delay
 
     def view(self) -> ServiceView:
         a = self.assessment
@@ -215,16 +245,19 @@ def _failure_reason(failure: Failure) -> str:
 
 
 def _reading(a: Assessment) -> Reading:
-    if a.level is Level.UNKNOWN:
+    if a.level is Level.UNKNOWN and not a.incidents:
         return Reading(a.service, a.level, a.reasons[0] if a.reasons else "unreadable page")
-    detail = ""
-    if a.incidents:
-        detail = a.incidents[0].name
+    colouring = [i for i in a.incidents if i.relevant and not i.quiet]
+    if colouring:
+        detail = colouring[0].name
     else:
         affected = [c.name for c in a.watched if c.level.is_problem]
         detail = ", ".join(affected[:3])
-    starts = [t for t in (_epoch(i.started_at) for i in a.incidents) if t is not None]
-    return Reading(a.service, a.level, detail, min(starts) if starts else None)
+    if a.level is Level.UNKNOWN:
+        detail = a.reasons[0] if a.reasons else detail
+    starts = [t for t in (_epoch(i.started_at) for i in colouring) if t is not None]
+    return Reading(a.service, a.level, detail, min(starts) if starts else None,
+                   incidents=a.incidents, loose=a.loose, loose_names=a.loose_names)
 
 
 def _epoch(stamp: str) -> float | None:

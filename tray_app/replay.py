@@ -23,6 +23,7 @@ from .clock import FakeClock
 from .core.levels import Level
 from .core.model import Failure, FailureKind, Fetched, Summary
 from .core.policy import Notify, format_duration
+from .core.prefs import Prefs
 from .core.statuspage import NotAStatuspage, parse_summary
 from .core.timeline import epoch
 from .monitor import Monitor, ServiceView
@@ -174,12 +175,15 @@ def run(
     monitor: Monitor,
     source: ReplaySource,
     *,
-    deliver: Callable[[Report], list[tuple[Notify, ServiceView]]],
+    prefs: Prefs | None = None,
     presenters: Iterable[Presenter] = (),
+    on_sent: Callable[[Notify, ServiceView], None] | None = None,
     clock: FakeClock | None = None,
 ) -> Result:
-    """Replay ``lines`` through ``monitor``; ``deliver`` applies a report's effects the way the
-    live session does and returns the notifications the user would have been sent."""
+    """Replay ``lines`` through ``monitor``. Notifications pass the live session's gate
+    (``prefs``); none is shown, nothing is stored."""
+    from .session import Session
+
     clock = clock or FakeClock(lines[0].at)
     clock.wall = lines[0].at
     monitor.online_check = source.online
@@ -187,14 +191,20 @@ def run(
     shown = [Level.UNKNOWN]
     presenters = list(presenters)
 
+    def sent(note: Notify, view: ServiceView) -> None:
+        result.sent.append(Sent(clock.time(), note, view.name))
+        if on_sent is not None:
+            on_sent(note, view)
+
+    session = Session([monitor], prefs=prefs, clock=clock, on_sent=sent)
+
     def on_report(report: Report) -> None:
         for p in presenters:
             p(report)
-        now = clock.time()
-        result.sent.extend(Sent(now, note, view.name) for note, view in deliver(report))
+        session(report)
         if report.level is not shown[0]:
             shown[0] = report.level
-            result.levels.append((now, report.level))
+            result.levels.append((clock.time(), report.level))
 
     def apply(line: Line) -> None:
         if line.kind == "summary":

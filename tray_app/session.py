@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from .clock import Clock, SystemClock
-from .core.policy import EpisodeEnded, Notify, QuietRecovery, restored
+from .core.persist import restored, signature
+from .core.policy import EpisodeEnded, Notify, QuietRecovery
 from .core.prefs import Prefs, gate
 from .history import Episode, HistoryStore
 from .monitor import Monitor, ServiceView
@@ -20,6 +21,7 @@ from .state import Saved, StateStore
 log = logging.getLogger(__name__)
 
 Send = Callable[[str, str], None]
+Sent = Callable[[Notify, ServiceView], None]
 
 
 class Session:
@@ -33,9 +35,11 @@ class Session:
         history: HistoryStore | None = None,
         clock: Clock | None = None,
         on_change: Callable[[], None] | None = None,
+        on_sent: Sent | None = None,
     ) -> None:
         self.monitors = list(monitors)
         self.send = send
+        self.on_sent = on_sent  # told of every notification that passed the gate (--jsonl)
         self.prefs = prefs or Prefs()
         self.store = store
         self.history = history
@@ -81,9 +85,9 @@ class Session:
             monitor = next((m for m in self.monitors if m.key == report.service.key), None)
             for effect in report.effects:
                 if isinstance(effect, QuietRecovery) and self.prefs.armed:
-                    self._notify(effect.note, now)
+                    self._notify(effect.note, now, report.service)
                 elif isinstance(effect, Notify):
-                    self._notify(effect, now)
+                    self._notify(effect, now, report.service)
                 elif isinstance(effect, EpisodeEnded) and self.history is not None:
                     self._close_episode(report.service, effect)
             if monitor is not None and self.history is not None:
@@ -92,12 +96,17 @@ class Session:
             self.save()
         self._changed()
 
-    def _notify(self, note: Notify, now: float) -> None:
+    def _notify(self, note: Notify, now: float, view: ServiceView) -> None:
         allowed, self.prefs = gate(self.prefs, note, now)
         self._alerts.append({"at": now, "kind": note.kind.value, "title": note.title,
                              "sent": allowed})
         del self._alerts[:-50]
         self._alert_count += 1
+        if allowed and self.on_sent is not None:
+            try:
+                self.on_sent(note, view)
+            except Exception:  # noqa: BLE001 - a presenter failing must not stop the alert
+                log.exception("presenting a notification failed")
         if allowed and self.send is not None:
             try:
                 self.send(note.title, note.body)
@@ -152,9 +161,7 @@ class Session:
         # bad reading moves at every poll of an outage; it is saved to the nearest few minutes
         # (and exactly on quit).
         sig = (
-            tuple((k, replace(s, reason="", failures=0, ok_streak=0, ok_since=None,
-                              grace_until=None, last_bad_at=_coarse(s.last_bad_at)))
-                  for k, s in services.items()),
+            tuple((k, signature(s)) for k, s in services.items()),
             tuple(page_ids.items()), self.prefs.paused_until, self.prefs.armed,
             self._alert_count,
         )
@@ -170,10 +177,3 @@ class Session:
                 self.on_change()
             except Exception:  # noqa: BLE001
                 log.exception("updating the presenters failed")
-
-
-LAST_BAD_STEP = 300.0
-
-
-def _coarse(when: float | None) -> float | None:
-    return None if when is None else when // LAST_BAD_STEP

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import keep_aside, write_atomic
-from .core.policy import PolicyState, dump_state, load_state
+from .core.persist import dump_state, load_state
+from .core.policy import PolicyState
 
 log = logging.getLogger(__name__)
 

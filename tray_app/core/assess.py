@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .levels import Level, worst
 from .model import Component, Incident, Summary
+from .timeline import epoch
+from .timing import Timing
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,17 @@ class IncidentState:
     name: str
     status: str
     impact: str
-    level: Level
+    level: Level  # what it adds to the icon now (operational when it no longer colours it)
     url: str
     started_at: str
     is_maintenance: bool
-    recovering: bool
+    recovering: bool  # in monitoring with its components operational, within the grace
+    relevant: bool = True  # touches a watched component (and, with a model filter, the models)
+    fixed: bool = False  # monitoring (or later) with its own components operational
+    quiet: str = ""  # why it no longer colours the icon: "stale", "fixed", "not yours"
+    components: tuple[str, ...] = ()  # names of the watched components it touches
+    updated_at: str = ""
+    ends_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,9 @@ class Assessment:
     reasons: tuple[str, ...]  # why a part is unknown
     watch: Watch  # with ids learned from this page filled in
     page_id: str = ""
+    loose: Level = Level.OPERATIONAL  # watched components in trouble that no incident explains
+    loose_names: tuple[str, ...] = ()
+    valid_until: float = float("inf")  # when the time rules next change this by themselves
 
     @property
     def watched(self) -> tuple[ComponentState, ...]:
@@ -152,50 +163,165 @@ def _touches(incident: Incident, watched: set[str], groups: set[str]) -> bool:
     return any(cid in watched or cid in groups for cid in incident.component_ids)
 
 
-def _incident_level(incident: Incident, levels: dict[str, Level], watched: set[str]) -> Level:
-    """A monitoring incident whose components read operational counts as degraded at most."""
-    if not incident.recovering:
-        return incident.level
-    ids = [cid for cid in incident.component_ids if cid in levels] or list(watched)
-    if ids and all(levels[cid] is Level.OPERATIONAL for cid in ids):
-        if incident.level.is_known and incident.level.rank <= Level.DEGRADED.rank:
-            return incident.level
-        return Level.DEGRADED
-    return incident.level
+def _monitoring_since(inc: Incident) -> float | None:
+    return epoch(inc.monitoring_since) or epoch(inc.updated_at)
 
 
-def assess(summary: Summary, watch: Watch = Watch(), service: str = "") -> Assessment:
+@dataclass
+class _Judged:
+    """One incident while the assessment works on it."""
+
+    inc: Incident
+    relevant: bool
+    touched: list[str]  # watched leaf ids it touches (all watched ones when it lists none)
+    level: Level = Level.OPERATIONAL
+    recovering: bool = False
+    fixed: bool = False
+    quiet: str = ""
+
+    @property
+    def active(self) -> bool:
+        """Still being worked on: it explains the trouble of the components it touches."""
+        return self.relevant and not self.inc.recovering and not self.quiet
+
+
+def _judge(
+    incidents: Iterable[Incident], watched: set[str], groups: set[str], levels: dict[str, Level],
+    now: float | None, timing: Timing, relevant: Callable[[Incident], bool],
+) -> tuple[list[_Judged], float]:
+    """Each incident's level by the rules of its status and age; and when those next change."""
+    judged: list[_Judged] = []
+    next_change = float("inf")
+    for inc in incidents:
+        if not _touches(inc, watched, groups):
+            continue
+        ids = [c for c in inc.component_ids if c in watched] if inc.component_ids else []
+        touched = ids or (sorted(watched) if not inc.component_ids else [])
+        judged.append(_Judged(inc, relevant(inc), touched))
+    # Components some active incident touches: a monitoring incident doesn't own those.
+    claimed = {cid for j in judged if j.active and not j.inc.is_maintenance for cid in j.touched}
+    for j in judged:
+        inc = j.inc
+        own = [cid for cid in j.touched if cid not in claimed]
+        own_ok = all(levels.get(cid) is Level.OPERATIONAL for cid in own)
+        if not j.relevant:
+            j.quiet = "not yours"
+            continue
+        if inc.is_maintenance:
+            j.level = inc.level
+            continue
+        updated = epoch(inc.updated_at)
+        all_ok = all(levels.get(cid) is Level.OPERATIONAL for cid in j.touched)
+        if updated is not None and all_ok and now is not None:
+            if now - updated >= timing.stale_after:
+                j.quiet = "stale"
+                continue
+            next_change = min(next_change, updated + timing.stale_after)
+        if not inc.recovering:
+            j.level = inc.level
+            continue
+        # Monitoring counts by its own status: a fix is out, so degraded at most, and only
+        # for the grace; never by the statuses of components other incidents hold. It reads
+        # as fixed (a notice after the fact when first seen so) only once all it touches is
+        # green.
+        j.fixed = all_ok
+        since = _monitoring_since(inc)
+        if now is not None and since is not None and now - since >= timing.monitoring_grace:
+            j.quiet = "fixed"
+            continue
+        if since is not None:
+            next_change = min(next_change, since + timing.monitoring_grace)
+        j.recovering = own_ok
+        known = inc.level.is_known and inc.level.rank <= Level.DEGRADED.rank
+        j.level = inc.level if known else Level.DEGRADED
+    return judged, next_change
+
+
+def _attribute(judged: list[_Judged], levels: dict[str, Level], watched: set[str]
+               ) -> tuple[dict[str, Level], list[str]]:
+    """Which watched components count for the icon, and those no incident explains (loose).
+
+    A component counts while an active incident that concerns the user touches it, or while
+    no open incident touches it at all (then it is loose trouble of its own). One held only by
+    incidents that no longer colour the icon (stale, fixed past the grace, or about models the
+    user doesn't use) doesn't count. An active incident rated lower than the components it
+    holds is raised to their level (the newest one, when several share them).
+    """
+    counted: dict[str, Level] = {}
+    loose: list[str] = []
+    holders: dict[str, list[_Judged]] = {}
+    for j in judged:
+        for cid in j.touched:
+            holders.setdefault(cid, []).append(j)
+    for cid in sorted(watched):
+        level = levels.get(cid, Level.UNKNOWN)
+        mine = holders.get(cid, [])
+        active = [j for j in mine if j.active]
+        recovering = [j for j in mine if j.relevant and j.inc.recovering and not j.quiet]
+        if active:
+            counted[cid] = level
+            if level.is_known and level.is_problem and all(
+                j.level.is_known and j.level.rank < level.rank for j in active
+            ):
+                newest = max(active, key=lambda j: j.inc.started_at)
+                newest.level = level
+        elif recovering:
+            # Held by a fix being watched: it counts through that incident's own level.
+            counted[cid] = min(level, max(j.level for j in recovering), key=lambda lv: lv.rank) \
+                if level.is_known else level
+        elif mine:
+            # Held only by quiet incidents (or ones about models the user doesn't use): their
+            # trouble doesn't colour the icon; an unreadable status still does.
+            counted[cid] = level if level is Level.UNKNOWN else Level.OPERATIONAL
+        else:
+            counted[cid] = level
+            if level.is_problem:
+                loose.append(cid)
+    return counted, loose
+
+
+def assess(
+    summary: Summary,
+    watch: Watch = Watch(),
+    service: str = "",
+    *,
+    now: float | None = None,
+    timing: Timing | None = None,
+    relevant: Callable[[Incident], bool] | None = None,
+) -> Assessment:
+    """The page as it concerns the user at ``now`` (None: no time rules apply).
+
+    ``relevant`` says whether an incident is about what the user uses (the model filter);
+    by default every incident is.
+    """
     service = service or summary.page.name or "Status page"
     leaves = _leaves(summary)
     watched, learned, missing = _select(summary, watch, leaves)
     levels = {c.id: c.level for c in leaves}
     groups = {c.group_id for c in leaves if c.id in watched and c.group_id}
 
-    parts: list[Level] = []
     reasons: list[str] = list(summary.problems)
     for c in leaves:
-        if c.id in watched:
-            parts.append(c.level)
-            if c.problem:
-                reasons.append(c.problem)
+        if c.id in watched and c.problem:
+            reasons.append(c.problem)
+    judged, valid_until = _judge((*summary.incidents, *summary.maintenances), watched, groups,
+                                 levels, now, timing or Timing(), relevant or _everything)
+    counted, loose = _attribute(judged, levels, watched)
+    parts: list[Level] = list(counted.values())
     if missing:
         names = ", ".join(c.name for c in leaves) or "none"
         reasons.append(f"no component named {', '.join(missing)} on this page (it has: {names})")
         parts.append(Level.UNKNOWN)
     if summary.problems:
         parts.append(Level.UNKNOWN)
-
-    active: list[tuple[Incident, Level]] = []
-    for inc in (*summary.incidents, *summary.maintenances):
-        if _touches(inc, watched, groups):
-            level = _incident_level(inc, levels, watched)
-            active.append((inc, level))
-            parts.append(level)
-            if inc.problem:
-                reasons.append(inc.problem)
+    for j in judged:
+        if j.relevant and not j.quiet:
+            parts.append(j.level)
+            if j.inc.problem:
+                reasons.append(j.inc.problem)
 
     if not watch.filtered:
-        parts.append(_indicator_level(summary, active, leaves))
+        parts.append(_indicator_level(summary, judged, parts))
         if summary.indicator_level is Level.UNKNOWN:
             shown = repr(summary.indicator) if summary.indicator else "missing"
             reasons.append(f"page status indicator {shown}")
@@ -203,9 +329,10 @@ def assess(summary: Summary, watch: Watch = Watch(), service: str = "") -> Asses
     level = worst(parts) if parts else Level.UNKNOWN
     if level is Level.UNKNOWN and not reasons:
         reasons.append("no components to watch")
+    names_of = {c.id: c.name for c in leaves}
     incidents = tuple(
-        _incident_state(inc, lvl)
-        for inc, lvl in sorted(active, key=lambda pair: -pair[1].rank)
+        _incident_state(j, names_of)
+        for j in sorted(judged, key=lambda j: (not j.relevant, bool(j.quiet), -j.level.rank))
     )
     components = tuple(
         ComponentState(c.id, c.name, c.level, c.status, c.id in watched) for c in leaves
@@ -218,47 +345,55 @@ def assess(summary: Summary, watch: Watch = Watch(), service: str = "") -> Asses
         description=_description(summary, level, watch.filtered, headline, service),
         components=components,
         incidents=incidents,
-        upcoming=tuple(_incident_state(m, m.level) for m in summary.upcoming),
+        upcoming=tuple(_incident_state(_Judged(m, True, []), names_of)
+                       for m in summary.upcoming),
         reasons=tuple(reasons),
         watch=learned,
         page_id=summary.page.id,
+        loose=worst(levels[cid] for cid in loose) if loose else Level.OPERATIONAL,
+        loose_names=tuple(names_of[cid] for cid in loose),
+        valid_until=valid_until,
     )
 
 
-def _indicator_level(
-    summary: Summary, active: list[tuple[Incident, Level]], leaves: list[Component]
-) -> Level:
-    """Discount the indicator to degraded when recovering incidents alone keep it higher.
+def _everything(_incident: Incident) -> bool:
+    return True
 
+
+def _indicator_level(summary: Summary, judged: list[_Judged], counted: list[Level]) -> Level:
+    """The page-wide indicator, unless only incidents we discount (a fix being watched, a stale
+    or past-grace notice, another model's trouble) can have raised it above everything else.
     Every other open incident and every component counts on its own, so when none of them
-    reaches the indicator's level, only the recovering incidents can have raised it.
-    """
+    reaches the indicator's level, only the discounted incidents can have raised it."""
     indicator = summary.indicator_level
     if indicator.rank <= Level.DEGRADED.rank:
         return indicator
-
-    def discounted(inc: Incident, lvl: Level) -> bool:
-        return inc.recovering and lvl.rank <= Level.DEGRADED.rank
-
-    if not any(discounted(inc, lvl) for inc, lvl in active):
+    if not any(j.quiet or j.inc.recovering for j in judged):
         return indicator
-    rest = [lvl for inc, lvl in active if not discounted(inc, lvl)] + [c.level for c in leaves]
-    if all(lvl.rank < indicator.rank for lvl in rest):
-        return Level.DEGRADED
+    rest = [lv for lv in counted if lv.is_known]
+    if all(lv.rank < indicator.rank for lv in rest):
+        return max(rest, key=lambda lv: lv.rank, default=Level.OPERATIONAL)
     return indicator
 
 
-def _incident_state(inc: Incident, level: Level) -> IncidentState:
+def _incident_state(j: _Judged, names_of: dict[str, str]) -> IncidentState:
+    inc = j.inc
     return IncidentState(
         id=inc.id,
         name=inc.name,
         status=inc.status,
         impact=inc.impact,
-        level=level,
+        level=j.level,
         url=inc.url,
         started_at=inc.started_at,
         is_maintenance=inc.is_maintenance,
-        recovering=inc.recovering and level.rank <= Level.DEGRADED.rank,
+        recovering=j.recovering,
+        relevant=j.relevant,
+        fixed=j.fixed,
+        quiet=j.quiet,
+        components=tuple(names_of[cid] for cid in j.touched if cid in names_of),
+        updated_at=inc.updated_at,
+        ends_at=inc.ends_at,
     )
 
 
@@ -273,9 +408,10 @@ def _headline(
         return f"{service}: operational"
     if level is Level.UNKNOWN:
         return f"{service}: unknown, {reasons[0] if reasons else 'no trustworthy data'}"
-    label = "recovering" if incidents and all(i.recovering for i in incidents) else level.label
-    if incidents:
-        return f"{service}: {label}, {incidents[0].name}"
+    colouring = [i for i in incidents if i.relevant and not i.quiet]
+    label = "recovering" if colouring and all(i.recovering for i in colouring) else level.label
+    if colouring:
+        return f"{service}: {label}, {colouring[0].name}"
     affected = [c.name for c in components if c.watched and c.level.is_problem]
     if affected:
         return f"{service}: {label}, {', '.join(affected[:3])}"

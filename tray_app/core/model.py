@@ -43,6 +43,10 @@ class Incident:
     started_at: str = ""
     is_maintenance: bool = False
     problem: str = ""
+    updated_at: str = ""  # the newest update's time: how long since the page said anything
+    monitoring_since: str = ""  # when its current monitoring spell began (newest such update)
+    bodies: tuple[str, ...] = ()  # the updates' text, newest first (for model names)
+    ends_at: str = ""  # scheduled maintenances: the planned end
 
     @property
     def recovering(self) -> bool:

@@ -1,27 +1,59 @@
-"""The alert policy: a pure state machine stepped with (state, observation, now).
+"""The alert policy: a pure function ``step(state, observation, now, config)``.
 
-It decides what the icon shows and which changes deserve a notification:
+Everything that moves the policy lives in this file. Like h11's ``_state.py`` it is several
+small machines, not one; each has a table of event-triggered transitions below, and the few
+couplings between them are written out in :func:`_reading`.
 
-- start-up: an operational first reading says nothing; a bad one notifies once (``startup``);
-- a worsening notifies at the first poll that shows it: ``down`` for partial or major outages,
-  ``degraded`` and ``maintenance`` unless turned off; one alert per severity per episode, so an
-  escalation from partial to major outage only updates the icon;
-- a recovery notifies only after ``recovery_confirmations`` operational readings in a row, with
-  the episode's length (a lower bound when readings were missing, e.g. across a sleep);
-- flapping: at most one problem/recovery pair per ``flap_window``; later changes in the window are
-  held back and summed up in one ``summary`` when it closes, if the level then differs from the
-  one last announced;
-- fetch failures never notify. After ``failure_threshold`` in a row the level is ``unknown``;
-  the first failures after a wake are forgiven for ``wake_grace`` seconds.
+1. **Incidents**, one machine per incident id (and one for "loose" trouble: watched components
+   in trouble that no incident explains, keyed ``LOOSE``). ``INCIDENT`` maps (phase, event) to
+   (phase, action). Events, from each reading:
+
+   - ``ABOVE``: on the page, concerns the user, not yet fixed, and of a higher class (outage >
+     degraded > maintenance) than anything told about it, with that kind of alert turned on;
+   - ``SHOWN``: on the page otherwise; ``GONE``: closed, or off the page.
+
+   A new incident is announced at the first poll that shows it, whatever else is open; a rise
+   into a higher class is told once more; one first seen already fixed is only listed. When a
+   told incident is over, its end is told by the all-clear machine (``FIXED`` until then).
+
+2. **All-clear**, one per service: ``CLEAR`` → ``TROUBLE`` → ``CONFIRMING`` → ``CLEAR``. It
+   confirms that nothing told is still open and the page reads operational for
+   ``recovery_confirmations`` readings. Its end sends one ``recovered`` naming the incidents
+   that were fixed; when it can't come (something else is still wrong), each fixed incident
+   is told at once as ``resolved``. A failed poll neither confirms nor cancels it.
+
+3. **Noise**, one machine per incident key: ``FLAP``. A key going back and forth (an incident
+   that reappears after its end was told, loose trouble that comes and goes) gets one
+   turnaround per ``flap_window``; later changes are held and summed up when the window
+   closes, and each window that had to hold is followed by a wider one. The first alert of a
+   new incident is never held. Windows close only at readings, never at a wake.
+
+4. **Reachability**, one per service: ``ok`` → ``failing`` → ``unknown`` after
+   ``failure_threshold`` failed polls (forgiven for ``wake_grace`` after a wake). Failures
+   never notify.
+
+Every time rule is in :class:`~tray_app.core.timing.Timing`. Only kinds in ``notify`` are ever
+emitted, so an alert counts as told only when the user's ``notify_on`` lets it through; the
+session applies pauses and "notify me when it's back" on top.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
 
+from . import notices
+from .assess import IncidentState
 from .levels import Level
+from .notices import format_duration
+from .timing import Timing
+
+__all__ = [
+    "ALL_CLEAR", "FLAP", "INCIDENT", "LOOSE", "Clear", "Effect", "EpisodeEnded", "Event",
+    "FlapPhase", "Kind", "LevelChanged", "Notify", "Observation", "Phase", "PolicyConfig",
+    "PolicyState", "QuietRecovery", "Reading", "Record", "Unreachable", "Upcoming", "Woke",
+    "format_duration", "step",
+]
 
 
 class Kind(enum.Enum):
@@ -29,30 +61,55 @@ class Kind(enum.Enum):
     DOWN = "down"
     DEGRADED = "degraded"
     MAINTENANCE = "maintenance"
+    RESOLVED = "resolved"
     RECOVERED = "recovered"
     SUMMARY = "summary"
+    UPCOMING = "upcoming"
     UNREACHABLE = "unreachable"  # the reachability hint: the page is green, Claude doesn't answer
 
 
+LOOSE = "components"  # the key of trouble no incident explains
+_CLASS = {Level.MAINTENANCE: 1, Level.DEGRADED: 2, Level.UNKNOWN: 2, Level.PARTIAL_OUTAGE: 3,
+          Level.MAJOR_OUTAGE: 3}
+_KIND = {1: Kind.MAINTENANCE, 2: Kind.DEGRADED, 3: Kind.DOWN}
+
+
+def alert_class(level: Level) -> int:
+    """0 for no problem; an incident of unknown impact is never silent: it counts as degraded."""
+    return _CLASS.get(level, 0)
+
+
+# --- observations ----------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class PolicyConfig:
-    notify_degraded: bool = True
-    notify_maintenance: bool = True
-    recovery_confirmations: int = 2
-    failure_threshold: int = 3
-    flap_window: float = 600.0
-    gap_tolerance: float = 150.0  # a longer silence between readings makes lengths lower bounds
-    wake_grace: float = 60.0
+class Upcoming:
+    """A scheduled maintenance that hasn't begun, touching a watched component."""
+
+    id: str
+    name: str
+    starts_at: float
+    when: str  # "Thu 02:00–03:00", in the user's words and time zone
+    components: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Reading:
-    """A trustworthy (or explicitly unknown) reading of the page."""
+    """A trustworthy (or explicitly unknown) reading of the page.
+
+    ``incidents`` are the open incidents as the assessment judged them. ``loose`` is the level
+    of watched components in trouble that no incident explains; when it is None (a reading
+    made without incidents, e.g. in tests), the whole level counts as loose trouble.
+    """
 
     service: str
     level: Level
     detail: str = ""  # the top incident's name, or the affected components
     started_at: float | None = None  # when the page says the trouble began (epoch seconds)
+    incidents: tuple[IncidentState, ...] = ()
+    loose: Level | None = None
+    loose_names: tuple[str, ...] = ()
+    upcoming: tuple[Upcoming, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,18 +129,22 @@ class Woke:
 Observation = Reading | Unreachable | Woke
 
 
+# --- effects ---------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Notify:
     kind: Kind
     title: str
     body: str
     level: Level
+    incidents: tuple[str, ...] = ()  # the ids it announces or reports as over
 
 
 @dataclass(frozen=True)
 class QuietRecovery:
-    """A recovery the policy doesn't announce (nothing was announced for the outage): only a
-    user who armed "notify me when it's back" hears of it."""
+    """An all-clear the policy doesn't announce (nothing told was fixed): only a user who armed
+    "notify me when it's back" hears of it."""
 
     note: Notify
 
@@ -106,7 +167,156 @@ class EpisodeEnded:
 
 Effect = Notify | LevelChanged | EpisodeEnded | QuietRecovery
 
-_CLASS = {Level.MAINTENANCE: 1, Level.DEGRADED: 2, Level.PARTIAL_OUTAGE: 3, Level.MAJOR_OUTAGE: 3}
+
+# --- machine 1: incidents --------------------------------------------------------------------
+
+
+class Phase(enum.Enum):
+    NOTED = "noted"  # on the page; nothing told (not a problem for the user, or turned off)
+    TOLD = "told"  # announced; ``Record.told`` is the class told
+    FIXED = "fixed"  # a told one is over; its end not yet told
+    OVER = "over"  # over, end told (or not needed); remembered to spot a reappearance
+
+
+class Event(enum.Enum):
+    ABOVE = "above"
+    SHOWN = "shown"
+    GONE = "gone"
+
+
+# (phase, event) -> (new phase or None to forget, action). Actions: "announce" a new incident,
+# "escalate" one already told, "reopen" one whose end was told, "end" (the all-clear machine
+# tells it), None.
+INCIDENT: dict[tuple[Phase | None, Event], tuple[Phase | None, str | None]] = {
+    (None, Event.ABOVE): (Phase.TOLD, "announce"),
+    (None, Event.SHOWN): (Phase.NOTED, None),
+    (None, Event.GONE): (None, None),
+    (Phase.NOTED, Event.ABOVE): (Phase.TOLD, "announce"),
+    (Phase.NOTED, Event.SHOWN): (Phase.NOTED, None),
+    (Phase.NOTED, Event.GONE): (None, None),  # nothing was told: nothing to remember
+    (Phase.TOLD, Event.ABOVE): (Phase.TOLD, "escalate"),
+    (Phase.TOLD, Event.SHOWN): (Phase.TOLD, None),
+    (Phase.TOLD, Event.GONE): (Phase.FIXED, "end"),
+    (Phase.FIXED, Event.ABOVE): (Phase.TOLD, "escalate"),
+    (Phase.FIXED, Event.SHOWN): (Phase.TOLD, None),  # back before its end was told
+    (Phase.FIXED, Event.GONE): (Phase.FIXED, None),
+    (Phase.OVER, Event.ABOVE): (Phase.TOLD, "reopen"),
+    (Phase.OVER, Event.SHOWN): (Phase.NOTED, None),
+    (Phase.OVER, Event.GONE): (Phase.OVER, None),
+}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One incident (or the loose trouble) as the policy remembers it."""
+
+    id: str
+    name: str
+    phase: Phase
+    start: float  # when it began, for its length
+    exact: bool = True  # False: the app didn't watch its beginning; its length is a lower bound
+    told: int = 0  # the alert class told (0: none)
+    level: Level = Level.OPERATIONAL  # as last shown
+    seen: float = 0.0  # the last reading that showed it open
+    ended: float | None = None  # the reading that first showed it over
+    unwatched: bool = False  # the app missed part of it: sleep, no connection, a long gap
+    maintenance: bool = False
+    colouring: bool = False  # shown, concerns the user, and still colours the icon
+    components: tuple[str, ...] = ()
+    notice: bool = False  # first seen already fixed: news only if it opens up again
+
+    @property
+    def open(self) -> bool:
+        return self.phase in (Phase.NOTED, Phase.TOLD)
+
+    @property
+    def active(self) -> bool:
+        """Told and still a problem now: the all-clear waits for it."""
+        return self.phase is Phase.TOLD and self.colouring
+
+    def length(self) -> tuple[float, bool]:
+        end = self.seen if self.unwatched or self.ended is None else self.ended
+        return max(0.0, end - self.start), self.unwatched or not self.exact
+
+
+# --- machine 2: the all-clear ----------------------------------------------------------------
+
+
+class Clear(enum.Enum):
+    CLEAR = "clear"  # nothing told is open, the page reads operational
+    TROUBLE = "trouble"  # something told is open, or the page reads a problem
+    CONFIRMING = "confirming"  # all told is over and the page reads operational: counting
+
+
+# (state, reading) -> state. "good": operational and nothing told still open; "bad": a problem
+# level or something told still open; "unknown": an unreadable page (neither); a failed poll is
+# no reading and changes nothing. CONFIRMING -> CLEAR happens when the count is reached.
+ALL_CLEAR: dict[tuple[Clear, str], Clear] = {
+    (Clear.CLEAR, "good"): Clear.CLEAR,
+    (Clear.CLEAR, "bad"): Clear.TROUBLE,
+    (Clear.CLEAR, "unknown"): Clear.CLEAR,
+    (Clear.TROUBLE, "good"): Clear.CONFIRMING,
+    (Clear.TROUBLE, "bad"): Clear.TROUBLE,
+    (Clear.TROUBLE, "unknown"): Clear.TROUBLE,
+    (Clear.CONFIRMING, "good"): Clear.CONFIRMING,
+    (Clear.CONFIRMING, "bad"): Clear.TROUBLE,
+    (Clear.CONFIRMING, "unknown"): Clear.TROUBLE,
+}
+
+
+# --- machine 3: noise ------------------------------------------------------------------------
+
+
+class FlapPhase(enum.Enum):
+    CALM = "calm"  # no window: news goes out at once
+    OPEN = "open"  # a window: one down/back pair per window (opened by a back: pair done)
+    HOLDING = "holding"  # changes were held back: only the window's end speaks
+
+
+# (phase, news) -> (phase, verdict). News about a key: "new" (a first announcement: never
+# held), "worse" (a rise into a higher class), "turn" (the opposite of what the user last
+# heard), "same". Verdicts: "send", "hold".
+FLAP: dict[tuple[FlapPhase, str], tuple[FlapPhase, str]] = {
+    (FlapPhase.CALM, "new"): (FlapPhase.OPEN, "send"),
+    (FlapPhase.CALM, "worse"): (FlapPhase.OPEN, "send"),
+    (FlapPhase.CALM, "turn"): (FlapPhase.OPEN, "send"),
+    (FlapPhase.CALM, "same"): (FlapPhase.OPEN, "send"),
+    (FlapPhase.OPEN, "new"): (FlapPhase.OPEN, "send"),
+    (FlapPhase.OPEN, "worse"): (FlapPhase.OPEN, "send"),
+    (FlapPhase.OPEN, "turn"): (FlapPhase.OPEN, "send"),  # the back of the window's pair
+    (FlapPhase.OPEN, "same"): (FlapPhase.HOLDING, "hold"),
+    (FlapPhase.HOLDING, "new"): (FlapPhase.HOLDING, "send"),
+    (FlapPhase.HOLDING, "worse"): (FlapPhase.HOLDING, "hold"),
+    (FlapPhase.HOLDING, "turn"): (FlapPhase.HOLDING, "hold"),
+    (FlapPhase.HOLDING, "same"): (FlapPhase.HOLDING, "hold"),
+}
+# The back of a window's pair moves the window's start to it. At the first reading after a
+# window's end: HOLDING -> HOLDING in a window flap_growth times wider (with one summary if
+# the key's state now differs from what the user last heard); OPEN -> CALM, and the width
+# starts over.
+
+
+@dataclass(frozen=True)
+class Flap:
+    phase: FlapPhase = FlapPhase.CALM
+    opened: float = 0.0
+    width: float = 0.0
+    turned: bool = False  # the window's one turnaround went out
+    told_bad: bool = False  # what the user last heard about the key
+    held: int = 0  # news held back in this window ...
+    held_bad: int = 0  # ... of which this many were bad (down again, worse)
+
+
+# --- the state -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    notify: frozenset[Kind] = frozenset(Kind)  # the kinds the user wants to be told
+    timing: Timing = field(default_factory=Timing)
+
+    def tells(self, kind: Kind) -> bool:
+        return kind in self.notify
 
 
 @dataclass(frozen=True)
@@ -115,295 +325,412 @@ class PolicyState:
     reason: str = "waiting for the first check"
     offline: bool = False
     failures: int = 0
+    grace_until: float | None = None
     started: bool = False  # a trustworthy reading has arrived
-    announced: Level | None = None  # the level the user was last told about
+    last_reading: float | None = None
+    records: tuple[Record, ...] = ()
+    clear: Clear = Clear.CLEAR
+    ok_streak: int = 0
+    ok_since: float | None = None
     episode_start: float | None = None
     episode_worst: Level = Level.OPERATIONAL
-    episode_alert: int = 0  # highest severity class notified in this episode (0 = none)
     last_bad_at: float | None = None
-    ok_since: float | None = None
-    ok_streak: int = 0
-    window_start: float | None = None
-    window_recovered: bool = False  # the window's one problem/recovery pair is used up
-    held_back: int = 0  # alerts held back in this window
-    grace_until: float | None = None
+    episode_gap: bool = False  # part of the episode went unwatched
+    flaps: tuple[tuple[str, Flap], ...] = ()
+    upcoming_told: tuple[tuple[str, float], ...] = ()  # (id, start) of maintenances announced
+    adopt: bool = False  # from an older format: take what is open as told, once
 
     @property
     def in_episode(self) -> bool:
         return self.episode_start is not None
 
 
+# --- stepping --------------------------------------------------------------------------------
+
+
 def step(
-    state: PolicyState, obs: Observation, now: float, cfg: PolicyConfig = PolicyConfig()
+    state: PolicyState, obs: Observation, now: float, cfg: PolicyConfig | None = None
 ) -> tuple[PolicyState, list[Effect]]:
+    cfg = cfg or PolicyConfig()
     effects: list[Effect] = []
     old_level = state.level
-    # A flap window whose time is up closes at this step. With nothing held back it closes
-    # first, so an alert sent now opens a fresh window rather than escaping the limit inside
-    # the old one; with changes held back, this observation is held too and the window ends
-    # in at most one summary.
-    closing = state.window_start is not None and now >= state.window_start + cfg.flap_window
-    if closing and not state.held_back:
-        state = replace(state, window_start=None, window_recovered=False)
-        closing = False
     if isinstance(obs, Woke):
-        state = replace(state, grace_until=now + cfg.wake_grace)
+        state = replace(state, grace_until=now + cfg.timing.wake_grace)
     elif isinstance(obs, Unreachable):
-        state = _failed(state, obs, now, cfg)
-    elif obs.level is Level.UNKNOWN:
-        state = replace(
-            state, level=Level.UNKNOWN, reason=obs.detail or "the page could not be read",
-            offline=False, failures=0, grace_until=None, ok_streak=0, ok_since=None,
-        )
+        state = _failed(state, obs, now, cfg.timing)
     else:
-        state = _reading(state, obs, now, cfg, effects, closing)
-    if closing:
-        state = _close_window(state, obs, now, cfg, effects)
+        state = _reading(state, obs, now, cfg, effects)
     if state.level is not old_level:
         effects.insert(0, LevelChanged(old_level, state.level))
     return state, effects
 
 
-def _failed(state: PolicyState, obs: Unreachable, now: float, cfg: PolicyConfig) -> PolicyState:
+def _failed(state: PolicyState, obs: Unreachable, now: float, t: Timing) -> PolicyState:
     in_grace = state.grace_until is not None and now < state.grace_until
     failures = state.failures if in_grace else state.failures + 1
-    state = replace(state, failures=failures, ok_streak=0, ok_since=None)
-    if failures >= cfg.failure_threshold:
+    state = replace(state, failures=failures)
+    if failures >= t.failure_threshold:
         reason = "you're offline" if obs.offline else obs.reason
         state = replace(state, level=Level.UNKNOWN, reason=reason, offline=obs.offline)
     return state
 
 
+@dataclass
+class _Step:
+    """What one reading does, while it is being worked out."""
+
+    service: str
+    now: float
+    cfg: PolicyConfig
+    records: dict[str, Record]
+    flaps: dict[str, Flap]
+    # (news for the flap machine, the note, the keys it concerns)
+    news: list[tuple[str, Notify, tuple[str, ...]]] = field(default_factory=list)
+
+    def send(self, note: Notify, news: str = "new", keys: tuple[str, ...] | None = None
+             ) -> None:
+        """Queue ``note`` if the user wants its kind. ``news`` is "new" for a first
+        announcement (never held), "worse" for an escalation, "change" for anything else."""
+        if self.cfg.tells(note.kind):
+            self.news.append((news, note, note.incidents if keys is None else keys))
+
+
 def _reading(
-    state: PolicyState,
-    obs: Reading,
-    now: float,
-    cfg: PolicyConfig,
-    effects: list[Effect],
-    closing: bool = False,
+    state: PolicyState, obs: Reading, now: float, cfg: PolicyConfig, effects: list[Effect]
 ) -> PolicyState:
-    level = obs.level
-    state = replace(
-        state, level=level, reason=obs.detail, offline=False, failures=0, grace_until=None
-    )
-    if not state.started:
-        state = replace(state, started=True, announced=Level.OPERATIONAL)
-        if level.is_problem:
-            # The page's own start time, unless it's absurd (future, or over a week old).
-            plausible = obs.started_at and now - 7 * 86400 <= obs.started_at <= now
-            start = obs.started_at if plausible and obs.started_at else now
-            state = replace(state, episode_start=start, episode_worst=level, last_bad_at=now)
-            if _enabled(level, cfg):
-                effects.append(_text(Kind.STARTUP, obs, level))
-                state = replace(
-                    state, announced=level, episode_alert=_CLASS[level], window_start=now
-                )
-        return state
-    if level.is_problem:
-        return _worse(state, obs, now, cfg, effects, closing)
-    return _better(state, obs, now, cfg, effects, closing)
-
-
-def _enabled(level: Level, cfg: PolicyConfig) -> bool:
-    if level is Level.DEGRADED:
-        return cfg.notify_degraded
-    if level is Level.MAINTENANCE:
-        return cfg.notify_maintenance
-    return True
-
-
-def _held(state: PolicyState, now: float, cfg: PolicyConfig) -> bool:
-    return (
-        state.window_start is not None
-        and now < state.window_start + cfg.flap_window
-        and state.window_recovered
-    )
-
-
-def _worse(
-    state: PolicyState,
-    obs: Reading,
-    now: float,
-    cfg: PolicyConfig,
-    effects: list[Effect],
-    closing: bool = False,
-) -> PolicyState:
-    level = obs.level
-    if state.episode_start is None:
-        state = replace(state, episode_start=now, episode_worst=level, episode_alert=0)
-    if level.rank > state.episode_worst.rank:
-        state = replace(state, episode_worst=level)
-    state = replace(state, last_bad_at=now, ok_streak=0, ok_since=None)
-    severity = _CLASS[level]
-    if severity <= state.episode_alert or not _enabled(level, cfg):
-        return state
-    if closing or _held(state, now, cfg):
-        return replace(state, held_back=state.held_back + 1)
-    kind = {3: Kind.DOWN, 2: Kind.DEGRADED, 1: Kind.MAINTENANCE}[severity]
-    effects.append(_text(kind, obs, level))
-    window = state.window_start if state.window_start is not None else now
-    return replace(state, announced=level, episode_alert=severity, window_start=window)
-
-
-def _better(
-    state: PolicyState,
-    obs: Reading,
-    now: float,
-    cfg: PolicyConfig,
-    effects: list[Effect],
-    closing: bool = False,
-) -> PolicyState:
-    start = state.episode_start
-    if start is None:
-        return replace(state, ok_streak=state.ok_streak + 1)
-    ok_since = state.ok_since if state.ok_since is not None else now
-    streak = state.ok_streak + 1
-    state = replace(state, ok_streak=streak, ok_since=ok_since)
-    if streak < max(1, cfg.recovery_confirmations):
-        return state
-    last_bad = state.last_bad_at if state.last_bad_at is not None else start
-    lower_bound = ok_since - last_bad > cfg.gap_tolerance
-    end = last_bad if lower_bound else ok_since
-    effects.append(EpisodeEnded(start, end, state.episode_worst, lower_bound))
-    alerted = state.episode_alert > 0
-    state = replace(
-        state, episode_start=None, episode_worst=Level.OPERATIONAL, episode_alert=0,
-        last_bad_at=None,
-    )
-    if not alerted:
-        # Nothing was announced (e.g. degraded alerts are off), but a user who asked to be
-        # told when it's back still wants to hear it.
-        effects.append(QuietRecovery(_back(obs.service, end - start, lower_bound)))
-        return state
-    if closing or _held(state, now, cfg):
-        return replace(state, held_back=state.held_back + 1)
-    effects.append(_back(obs.service, end - start, lower_bound))
-    # The pair is complete: nothing more for the rest of the window, or, when the outage
-    # outlasted its window, for a window anchored at this recovery.
-    window = state.window_start if state.window_start is not None else now
-    return replace(state, announced=Level.OPERATIONAL, window_start=window,
-                   window_recovered=True)
-
-
-def _close_window(
-    state: PolicyState, obs: Observation, now: float, cfg: PolicyConfig, effects: list[Effect]
-) -> PolicyState:
-    """Close the window; sum up what it held back if the level now differs from the last told."""
-    held = state.held_back
-    state = replace(state, window_start=None, window_recovered=False, held_back=0)
-    if not held or not state.level.is_known or state.level is state.announced:
-        return state
-    service = obs.service if isinstance(obs, Reading | Unreachable) else "The service"
-    level = state.level
-    minutes = round(cfg.flap_window / 60)
-    body = f"It changed several times in the last {minutes} min; now: {level.label}."
-    if state.reason and level.is_problem:
-        body += f" {state.reason}"
-    effects.append(Notify(Kind.SUMMARY, f"{service}: {level.label}", body, level))
-    if level.is_problem:
-        # The summary is this episode's alert: its recovery pairs with it in a new window.
-        return replace(state, announced=level, episode_alert=_CLASS[level], window_start=now)
-    return replace(state, announced=level)
-
-
-def _text(kind: Kind, obs: Reading, level: Level) -> Notify:
-    s, detail = obs.service, obs.detail
-    if kind is Kind.STARTUP:
-        title = f"{s} is having problems right now"
-        body = detail or level.label
-    elif kind is Kind.DOWN:
-        title = f"{s} is down" if level is Level.MAJOR_OUTAGE else f"{s} is partly down"
-        body = f"{level.label.capitalize()}: {detail}" if detail else level.label.capitalize()
-    elif kind is Kind.DEGRADED:
-        title = f"{s} is degraded"
-        body = detail or "Some parts are slower or failing more often than usual."
+    t = cfg.timing
+    gap = state.last_reading is not None and now - state.last_reading > t.gap_tolerance
+    previous = state.last_reading
+    startup = not state.started
+    # An unreadable first page isn't a start: the start-up alert waits for a real reading.
+    state = replace(state, level=obs.level, reason=obs.detail, offline=False, failures=0,
+                    grace_until=None, last_reading=now,
+                    started=state.started or obs.level.is_known or bool(obs.incidents))
+    s = _Step(obs.service, now, cfg, {r.id: r for r in state.records}, dict(state.flaps))
+    if gap:  # the app wasn't watching: lengths across the silence are lower bounds
+        for key, r in s.records.items():
+            if r.phase in (Phase.NOTED, Phase.TOLD, Phase.FIXED):
+                s.records[key] = replace(r, unwatched=True)
+    # An unreadable page (no incidents read either) is no evidence that anything ended.
+    blind = obs.level is Level.UNKNOWN and not obs.incidents
+    announce = [] if blind else _incidents(s, _shown(obs, now, previous, startup, t), startup,
+                                           state.adopt)
+    # Coupling 1: a first reading with problems says so once, naming them all.
+    if startup and announce and cfg.tells(Kind.STARTUP):
+        worst = max((r.level for r in announce), key=alert_class)
+        title, body = notices.startup(obs.service, [r.name for r in announce], worst)
+        s.send(Notify(Kind.STARTUP, title, body, worst,
+                      tuple(r.id for r in announce if r.id != LOOSE)),
+               keys=tuple(r.id for r in announce))
     else:
-        title = f"{s} maintenance in progress"
-        body = detail or "Scheduled maintenance is under way."
-    return Notify(kind, title, body, level)
+        for r in announce:
+            s.send(_announcement(obs.service, r, "announce"), keys=(r.id,))
+    state = _all_clear(state, obs, s, effects)
+    state = _upcoming(state, obs, s)
+    # Coupling 2: noise. Windows whose time is up close first (a summary if the key now
+    # differs from what the user last heard); then every news item passes its key's flap
+    # machine (new incidents go through, and open a window for their key).
+    _close_windows(s, effects, obs.service)
+    for news, note, keys in s.news:
+        if _flap(s, note, news, keys):
+            effects.append(note)
+    records = tuple(r for r in s.records.values() if _remember(r, now, t))
+    flaps = tuple((k, f) for k, f in s.flaps.items()
+                  if f.phase is not FlapPhase.CALM or f.told_bad)
+    return replace(state, records=records, flaps=flaps, adopt=False)
 
 
-def format_duration(seconds: float) -> str:
-    minutes = max(0, round(seconds / 60))
-    if minutes < 1:
-        return "less than a minute"
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {rest} min" if rest else f"{hours} h"
-    return f"{hours // 24} days {hours % 24} h"
+@dataclass(frozen=True)
+class _Seen:
+    rec: Record  # fresh, as this reading shows it
+    concerns: bool  # about what the user watches, and colouring the icon
+    fixed: bool  # in monitoring with everything it touches green
+    monitoring: bool
 
 
-def _back(service: str, length: float, lower_bound: bool) -> Notify:
-    if lower_bound:
-        title = f"{service} is back"
-        body = (
-            f"It had problems for at least {format_duration(length)}; it wasn't watched for part "
-            "of that time (sleep or no connection), so the exact length isn't known."
+def _shown(obs: Reading, now: float, previous: float | None, startup: bool, t: Timing
+           ) -> list[_Seen]:
+    """What the reading shows, as fresh records."""
+    out = []
+    earliest = (previous if previous is not None else now) - t.backdate_allowance
+    for inc in obs.incidents:
+        start = _epoch(inc.started_at)
+        plausible = start is not None and earliest <= start <= now
+        rec = Record(
+            id=inc.id, name=inc.name, phase=Phase.NOTED,
+            start=start if plausible and start is not None else now,
+            exact=plausible or not startup, level=inc.level, seen=now,
+            maintenance=inc.is_maintenance, components=inc.components,
+            colouring=inc.relevant and not inc.quiet and inc.level.is_problem,
         )
-    else:
-        title = f"{service} is back, after {format_duration(length)}"
-        body = "Everything you watch reads operational again."
-    return Notify(Kind.RECOVERED, title, body, Level.OPERATIONAL)
-
-
-# --- persistence: the state that survives a restart ------------------------------------------
-
-RESTORE_WITHIN = 6 * 3600  # an older episode is history, not something still going on
-
-
-def dump_state(state: PolicyState) -> dict[str, Any]:
-    out = asdict(state)
-    for key, value in out.items():
-        if isinstance(value, Level):
-            out[key] = value.value
+        monitoring = inc.status == "monitoring" and not inc.is_maintenance
+        out.append(_Seen(rec, inc.relevant and not inc.quiet, inc.fixed, monitoring))
+    loose = obs.loose if obs.loose is not None else (
+        obs.level if not obs.incidents else Level.OPERATIONAL)
+    if loose.is_problem:
+        start = obs.started_at if startup else None
+        plausible = start is not None and earliest <= start <= now
+        detail = ", ".join(obs.loose_names[:3]) if obs.loose_names else obs.detail
+        rec = Record(LOOSE, detail, Phase.NOTED,
+                     start=start if plausible and start is not None else now,
+                     exact=plausible or not startup, level=loose, seen=now, colouring=True,
+                     components=obs.loose_names)
+        out.append(_Seen(rec, True, False, False))
     return out
 
 
-def load_state(raw: Any) -> PolicyState:
-    if not isinstance(raw, dict):
-        raise TypeError("service state must be an object")
-    values: dict[str, Any] = {}
-    for f in fields(PolicyState):
-        if f.name not in raw:
+def _incidents(s: _Step, shown: list[_Seen], startup: bool, adopt: bool) -> list[Record]:
+    """Step every incident's machine; return the records to announce as new (the caller
+    decides between one start-up alert and one alert each)."""
+    announce: list[Record] = []
+    on_page = set()
+    for seen in shown:
+        fresh = seen.rec
+        on_page.add(fresh.id)
+        old = s.records.get(fresh.id)
+        # What the user believes now: nothing for a new or noted one, and nothing for one
+        # whose end was told (a problem again is news again).
+        told = old.told if old is not None and old.phase in (Phase.TOLD, Phase.FIXED) else 0
+        klass = alert_class(fresh.level)
+        wanted = klass > 0 and s.cfg.tells(_KIND[klass])
+        # A notice after the fact (first seen already fixed) stays one while it sits in
+        # monitoring, whatever other incidents do to the components it shares.
+        notice = (old.notice if old is not None else seen.fixed) and seen.monitoring
+        above = seen.concerns and not (seen.fixed or notice) and klass > told and wanted
+        event = Event.ABOVE if above else Event.SHOWN
+        phase, action = INCIDENT[(old.phase if old else None, event)]
+        assert phase is not None
+        rec = replace(fresh, notice=notice) if old is None else replace(
+            old, name=fresh.name, level=fresh.level, seen=s.now, ended=None, notice=notice,
+            colouring=fresh.colouring, components=fresh.components or old.components,
+            maintenance=fresh.maintenance)
+        if old is not None and old.phase is Phase.OVER:  # back on the page: a new spell
+            rec = replace(rec, start=s.now, exact=True, unwatched=False, told=0)
+        if action and adopt:
+            action = None  # restored from an older format: it was told before the restart
+        if action:
+            rec = replace(rec, told=klass)
+            if action == "announce":
+                announce.append(rec)
+            else:
+                was = old.level if old is not None else Level.OPERATIONAL
+                s.send(_announcement(s.service, rec, action, was),
+                       "change" if action == "reopen" else "worse", keys=(rec.id,))
+        elif adopt and above:
+            rec = replace(rec, told=klass)
+        s.records[rec.id] = replace(rec, phase=phase)
+    absorbed = _absorbed(s, on_page)
+    for key, old in list(s.records.items()):
+        if key in on_page or old.phase is Phase.OVER:
             continue
-        value = raw[f.name]
-        if f.name in ("level", "episode_worst", "announced"):
-            if value is None and f.name != "announced":
-                raise TypeError(f"{f.name} is missing")
-            value = None if value is None else Level(value)
-        elif not _fits(value, str(f.type)):
-            raise TypeError(f"{f.name} has a bad type")
-        values[f.name] = value
-    return PolicyState(**values)
+        phase, action = INCIDENT[(old.phase, Event.GONE)]
+        if phase is None:
+            del s.records[key]
+            continue
+        rec = replace(old, phase=phase, colouring=False,
+                      ended=old.ended if old.ended is not None else s.now)
+        if action == "end" and key in absorbed:  # an incident took over: nothing ended
+            rec = replace(rec, phase=Phase.OVER, told=0)
+        s.records[key] = rec
+    return announce
 
 
-def _fits(value: Any, annotation: str) -> bool:
-    """Whether a decoded JSON value has the field's type: a hand-edited ``"failures": "x"``
-    would otherwise pass and break every later poll of the service."""
-    base, _, rest = annotation.partition(" | ")
-    if base not in _SCALARS:  # a field added later: any JSON scalar, as before
-        return value is None or isinstance(value, bool | int | float | str)
-    if value is None:
-        return rest == "None"
-    if isinstance(value, bool):
-        return base == "bool"
-    return isinstance(value, _SCALARS[base])
+def _absorbed(s: _Step, on_page: set[str]) -> set[str]:
+    """Loose trouble that an incident now explains (its components are held by one)."""
+    loose = s.records.get(LOOSE)
+    if loose is None or LOOSE in on_page or loose.phase is not Phase.TOLD:
+        return set()
+    held = {c for r in s.records.values() if r.id in on_page and r.colouring
+            for c in r.components}
+    if set(loose.components) <= held or not loose.components:
+        return {LOOSE} if any(r.colouring for r in s.records.values() if r.id in on_page) else set()
+    return set()
 
 
-_SCALARS: dict[str, type | tuple[type, ...]] = {
-    "bool": bool, "str": str, "int": int, "float": (int, float),
-}
+def _announcement(service: str, r: Record, action: str, was: Level = Level.OPERATIONAL
+                  ) -> Notify:
+    klass = alert_class(r.level)
+    kind = _KIND[klass]
+    if r.id == LOOSE:
+        title, body = notices.loose_trouble(service, r.level, r.name, again=action == "reopen")
+        return Notify(kind, title, body, r.level)
+    if action == "escalate":
+        title, body = notices.escalated(service, r.name, r.level, was)
+    else:
+        title, body = notices.new_incident(service, r.name, r.level, "", r.components,
+                                           again=action == "reopen")
+    return Notify(kind, title, body, r.level, (r.id,))
 
 
-def restored(state: PolicyState, saved_at: float, now: float) -> PolicyState:
-    """What a restart keeps: the outage memory if recent, never a stale level on the icon."""
-    fresh = PolicyState()
-    if now - saved_at > RESTORE_WITHIN or not state.started:
-        return fresh
-    last = state.level.label if state.level.is_known else "unknown"
-    return replace(
-        state, level=Level.UNKNOWN, reason=f"waiting for the first check (last seen: {last})",
-        failures=0, ok_streak=0, ok_since=None, grace_until=None,
-    )
+def _all_clear(state: PolicyState, obs: Reading, s: _Step, effects: list[Effect]
+               ) -> PolicyState:
+    now, t, cfg = s.now, s.cfg.timing, s.cfg
+    active = [r for r in s.records.values() if r.active]
+    verdict = ("unknown" if obs.level is Level.UNKNOWN else
+               "bad" if obs.level.is_problem or active else "good")
+    clear = ALL_CLEAR[(state.clear, verdict)]
+    if verdict == "bad":
+        start = state.episode_start
+        if start is None:
+            starts = [r.start for r in s.records.values() if r.open and r.colouring]
+            start = min([now, *starts])
+        worst = max(state.episode_worst, obs.level, key=lambda lv: lv.rank) \
+            if obs.level.is_known else state.episode_worst
+        gap = state.episode_gap or (state.last_bad_at is not None
+                                    and now - state.last_bad_at > t.gap_tolerance
+                                    and state.episode_start is not None)
+        state = replace(state, episode_start=start, episode_worst=worst, last_bad_at=now,
+                        ok_streak=0, ok_since=None, episode_gap=gap)
+    elif verdict == "unknown":
+        state = replace(state, ok_streak=0, ok_since=None)
+    else:
+        streak = state.ok_streak + 1
+        ok_since = state.ok_since if state.ok_since is not None else now
+        state = replace(state, ok_streak=streak, ok_since=ok_since)
+    # Told incidents that ended: at once when something else still needs telling (or the icon
+    # is already green), else the all-clear names them.
+    fixed = [r for r in s.records.values() if r.phase is Phase.FIXED]
+    if fixed and (active or verdict == "bad" or not cfg.tells(Kind.RECOVERED)
+                  or state.clear is Clear.CLEAR and clear is Clear.CLEAR):
+        _tell_resolved(s, fixed, [r.name for r in active])
+        fixed = []
+    # Maintenance ends are never a recovery from an outage.
+    for r in [r for r in fixed if r.maintenance]:
+        _tell_resolved(s, [r], [])
+        fixed.remove(r)
+    if clear is Clear.CONFIRMING and state.ok_streak >= max(1, t.recovery_confirmations):
+        clear = Clear.CLEAR
+        state = _confirmed(state, s, fixed, effects)
+    return replace(state, clear=clear)
+
+
+def _confirmed(state: PolicyState, s: _Step, fixed: list[Record], effects: list[Effect]
+               ) -> PolicyState:
+    """The all-clear is confirmed: one ``recovered`` naming what was fixed."""
+    t = s.cfg.timing
+    ok_since = state.ok_since if state.ok_since is not None else s.now
+    start = state.episode_start if state.episode_start is not None else ok_since
+    last_bad = state.last_bad_at if state.last_bad_at is not None else start
+    gap = state.episode_gap or ok_since - last_bad > t.gap_tolerance
+    if state.episode_start is not None:
+        effects.append(EpisodeEnded(start, last_bad if gap else ok_since,
+                                    state.episode_worst, gap))
+    state = replace(state, episode_start=None, episode_worst=Level.OPERATIONAL,
+                    last_bad_at=None, episode_gap=False)
+    if fixed:
+        begun = min(r.start for r in fixed)
+        lower = gap or any(r.unwatched or not r.exact for r in fixed)
+        end = max(r.seen for r in fixed) if lower else ok_since
+        names = [r.name for r in fixed if r.id != LOOSE]
+        title, body = notices.back(s.service, end - begun, lower, names)
+        s.send(Notify(Kind.RECOVERED, title, body, Level.OPERATIONAL,
+                      tuple(r.id for r in fixed if r.id != LOOSE)), "change",
+               keys=tuple(r.id for r in fixed))
+        for r in fixed:
+            s.records[r.id] = replace(r, phase=Phase.OVER)
+    else:
+        title, body = notices.back(s.service, (last_bad if gap else ok_since) - start, gap)
+        effects.append(QuietRecovery(Notify(Kind.RECOVERED, title, body, Level.OPERATIONAL)))
+    return state
+
+
+def _tell_resolved(s: _Step, fixed: list[Record], still_open: list[str]) -> None:
+    for r in fixed:
+        length, lower = r.length()
+        if r.id == LOOSE:
+            title, body = notices.back(s.service, length, lower)
+            note = Notify(Kind.RESOLVED, title, body, Level.OPERATIONAL)
+        else:
+            title, body = notices.fixed(r.name, length, lower, still_open, r.maintenance)
+            note = Notify(Kind.RESOLVED, title, body, Level.OPERATIONAL, (r.id,))
+        s.send(note, "change", keys=(r.id,))
+        s.records[r.id] = replace(r, phase=Phase.OVER)
+
+
+def _upcoming(state: PolicyState, obs: Reading, s: _Step) -> PolicyState:
+    """One notice per scheduled maintenance, ``upcoming_lead`` before it starts."""
+    t = s.cfg.timing
+    told = dict(state.upcoming_told)
+    for m in obs.upcoming:
+        if m.id in told or not (m.starts_at - t.upcoming_lead <= s.now < m.starts_at):
+            continue
+        told[m.id] = m.starts_at
+        title, body = notices.upcoming(obs.service, m.name, m.when, m.components)
+        s.send(Notify(Kind.UPCOMING, title, body, Level.MAINTENANCE, (m.id,)), keys=())
+    keep = tuple((k, at) for k, at in told.items() if at > s.now - t.forget_after)
+    return replace(state, upcoming_told=keep)
+
+
+def _flap(s: _Step, note: Notify, news: str, keys: tuple[str, ...]) -> bool:
+    """Pass one piece of news through the flap machine of each key it concerns; it goes out
+    if any of them lets it."""
+    if not keys:
+        return True
+    bad = note.level.is_problem
+    verdicts = []
+    for key in keys:
+        f = s.flaps.get(key, Flap())
+        kind = news if news in ("new", "worse") else ("turn" if bad != f.told_bad else "same")
+        if kind == "turn" and f.phase is FlapPhase.OPEN and f.turned:
+            kind = "same"
+        phase, verdict = FLAP[(f.phase, kind)]
+        if f.phase is FlapPhase.CALM:
+            # One down/back pair per window: a window opened by a "back" has had its pair.
+            f = replace(_opened(f, s.now, s.cfg.timing, bad), turned=not bad)
+        elif verdict == "send" and kind == "turn":
+            # The pair is complete; the window runs on from its back, so a relapse soon
+            # after is flapping, however long the problem lasted.
+            f = replace(f, told_bad=bad, turned=True, opened=s.now)
+        elif verdict == "send":
+            f = replace(f, told_bad=bad)
+        else:
+            f = replace(f, held=f.held + 1, held_bad=f.held_bad + bad)
+        s.flaps[key] = replace(f, phase=phase)
+        verdicts.append(verdict)
+    return "send" in verdicts
+
+
+def _opened(f: Flap, now: float, t: Timing, bad: bool) -> Flap:
+    width = f.width if f.phase is not FlapPhase.CALM and f.width else t.flap_base
+    return Flap(FlapPhase.OPEN, now, width, False, bad)
+
+
+def _close_windows(s: _Step, effects: list[Effect], service: str) -> None:
+    t = s.cfg.timing
+    for key, f in list(s.flaps.items()):
+        if f.phase is FlapPhase.CALM or s.now < f.opened + f.width:
+            continue
+        if f.phase is FlapPhase.OPEN or not f.held:  # a window that held nothing: calm
+            s.flaps[key] = Flap(told_bad=f.told_bad)
+            continue
+        rec = s.records.get(key)
+        bad = rec is not None and rec.active
+        width = min(f.width * t.flap_growth, max(t.flap_max, t.flap_base))
+        s.flaps[key] = Flap(FlapPhase.HOLDING, s.now, width, True, f.told_bad)
+        if bad == f.told_bad:
+            continue
+        level = rec.level if bad and rec is not None else Level.OPERATIONAL
+        what = (rec.name if rec is not None and key != LOOSE else
+                (rec.name if rec is not None and rec.name else "What you watch"))
+        title, body = notices.flapping(service, what, f.held_bad, f.held - f.held_bad,
+                                       f.width, level)
+        kind = Kind.SUMMARY
+        # A summary counts as told only if the user would be told its news.
+        news_kind = _KIND[alert_class(level)] if bad else Kind.RECOVERED
+        if s.cfg.tells(kind) and s.cfg.tells(news_kind):
+            effects.append(Notify(kind, title, body, level, () if key == LOOSE else (key,)))
+            s.flaps[key] = replace(s.flaps[key], told_bad=bad)
+            if not bad and rec is not None and rec.phase is Phase.FIXED:
+                s.records[key] = replace(rec, phase=Phase.OVER)
+
+
+def _remember(r: Record, now: float, t: Timing) -> bool:
+    if r.phase is not Phase.OVER:
+        return True
+    return now - (r.ended if r.ended is not None else r.seen) < t.forget_after
+
+
+def _epoch(stamp: str) -> float | None:
+    from .timeline import epoch
+
+    return epoch(stamp)

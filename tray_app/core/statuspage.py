@@ -30,6 +30,9 @@ from .plaintext import clean
 
 MAX_DEPTH = 32  # real summaries nest 5 deep; deeper is hostile or broken
 NAME_LIMIT = 200
+MAX_UPDATES = 50  # of one incident's updates, read for times
+MAX_BODIES = 8  # of those, the newest whose text is kept (model names)
+BODY_TEXT_LIMIT = 600
 EXPECTED = (
     "expected a Statuspage v2 summary.json: a JSON object with 'page', 'status' and 'components'"
 )
@@ -234,7 +237,31 @@ def _incident(item: Mapping[str, Any], index: int) -> Incident | None:
         url=_text(item.get("shortlink"), 300),
         started_at=_text(item.get("started_at") or item.get("created_at"), 64),
         problem=f"{name}: " + "; ".join(problems) if problems else "",
+        **_updates(item, status if isinstance(status, str) else ""),
     )
+
+
+def _updates(item: Mapping[str, Any], status: str) -> dict[str, Any]:
+    """From the incident's updates: the newest time, when the current monitoring spell began,
+    and the text of the newest few (newest first)."""
+    raw = item.get("incident_updates")
+    updates = [u for u in (raw if isinstance(raw, list) else [])[:MAX_UPDATES]
+               if isinstance(u, Mapping) and isinstance(u.get("created_at"), str)]
+    updates.sort(key=lambda u: str(u["created_at"]), reverse=True)
+    monitoring_since = ""
+    if status == "monitoring":
+        for u in updates:  # newest first: the start of the unbroken run of monitoring updates
+            if u.get("status") != "monitoring":
+                break
+            monitoring_since = str(u["created_at"])
+        monitoring_since = monitoring_since or _text(item.get("monitoring_at"), 64)
+    newest = updates[0]["created_at"] if updates else item.get("updated_at")
+    return {
+        "updated_at": _text(newest, 64),
+        "monitoring_since": _text(monitoring_since, 64),
+        "bodies": tuple(b for b in (_text(u.get("body"), BODY_TEXT_LIMIT)
+                                    for u in updates[:MAX_BODIES]) if b),
+    }
 
 
 def _maintenances(
@@ -263,6 +290,8 @@ def _maintenances(
             url=_text(item.get("shortlink"), 300),
             started_at=_text(item.get("scheduled_for") or item.get("started_at"), 64),
             is_maintenance=True,
+            ends_at=_text(item.get("scheduled_until"), 64),
+            updated_at=_text(item.get("updated_at"), 64),
         )
         if isinstance(status, str) and status in MAINTENANCE_ACTIVE:
             active.append(base)
