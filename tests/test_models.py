@@ -156,6 +156,8 @@ def m(*keys: str) -> tuple[Model, ...]:
         ("Recovery times per model were: Opus 4.6 - 8:25 PT / 15:25 UTC Sonnet 4.6 — 9:23 PT",
          m("opus 4.6", "sonnet 4.6"), False),
         ("Learn more here: https://anthropic.com/news/fable-mythos-access", (), False),
+        ("Opus 4.8 error rates were elevated from Opus 12:41 PDT", m("opus 4.8", "opus"), False),
+        ("Elevated errors across several Claude products", (), False),
         ("Elevated errors on <b>Claude&nbsp;Haiku 4.5</b>", m("haiku 4.5"), False),
         ("Some users are experiencing memory leaks in Claude Code 2.1.27", (), False),
         ("Claude Code v2.1.120 Crashes on Startup", (), False),

@@ -35,10 +35,12 @@ incident title of Claude's page):
 - a family with no version ("Fable not available in the model picker", "all Sonnet and Opus
   models") names the whole family: it counts for every version of it;
 - versions are compared as numbers: "Sonnet 4.0" is Sonnet 4, not Sonnet 4.5.
-- The plural "models" not tied to a family ("multiple models", "many Claude models", "some
-  models", "models other than Opus 4.6", "across models", "other Claude models") is *broad*:
-  the incident then counts for everyone. So do "several", "multiple", "many", "all", "other",
-  "some", "various", "most" as the page uses them, since they always come with "models".
+- The plural "models" not tied to a family is *broad*, and the incident then counts for
+  everyone: "multiple models", "several models", "many Claude models", "all models", "other
+  Claude models", and also "some models", "across models", "models other than Opus 4.6",
+  "non-Opus models", which the page writes the same way. The quantifiers alone are not enough
+  ("several products" is not about models); "Sonnet and Opus models" and "the Haiku family of
+  models" name families, not models in general.
 
 How title and updates combine, decided from the 248 incidents of 2026: the models named and
 the broad flag are each the union over the title and every update body. The page retitles an
@@ -277,27 +279,27 @@ def mentions(title: str, bodies: Iterable[str] = ()) -> Mentions:
 
 def _scan(text: object) -> tuple[tuple[Model, ...], bool]:
     tokens = _TOKEN.findall(_URL.sub(" ", clean(text, TEXT_LIMIT).casefold()))
+
+    def at(k: int) -> str:
+        return tokens[k] if 0 <= k < len(tokens) else ""
+
     found: list[Model] = []
     broad = False
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
         if tok == "models" and not _family_qualified(tokens, i):
             broad = True
-        if tok in FAMILIES and i >= 1 and tokens[i - 1] == "non":
-            pass  # "non-Opus models": the models meant are the others (and "models" is broad)
-        elif tok in FAMILIES:
-            version = _version_after_family(nxt)
+        if tok in FAMILIES and at(i - 1) != "non":  # "non-Opus models" means the others
+            version = _version_after_family(tokens, i + 1)
             if version:
                 found.append(Model(tok, version))
                 i = _more_versions(tokens, i + 2, tok, found)
                 continue
             found.append(Model(tok, _shared_version(tokens, i)))
-        elif _VERSION.fullmatch(tok) and nxt in FAMILIES and not _version_after_family(
-            tokens[i + 2] if i + 2 < len(tokens) else ""
-        ):
-            found.append(Model(nxt, _normal_version(tok)))  # "Claude 3.5 Sonnet"
+        elif (_VERSION.fullmatch(tok) and at(i + 1) in FAMILIES
+              and not _version_after_family(tokens, i + 2)):
+            found.append(Model(at(i + 1), _normal_version(tok)))  # "Claude 3.5 Sonnet"
             i += 2
             continue
         i += 1
@@ -308,7 +310,11 @@ def _scan(text: object) -> tuple[tuple[Model, ...], bool]:
     return tuple(unique), broad
 
 
-def _version_after_family(tok: str) -> str:
+def _version_after_family(tokens: list[str], j: int) -> str:
+    """The version at ``tokens[j]`` right after a family name, or ""; "48" reads as 4.8."""
+    tok = tokens[j] if j < len(tokens) else ""
+    if j + 1 < len(tokens) and tokens[j + 1] == ":":
+        return ""  # "Opus 12:41" is a time
     if _VERSION.fullmatch(tok):
         return _normal_version(tok)
     if _TYPO_VERSION.fullmatch(tok):
