@@ -1,0 +1,395 @@
+"""Typical time to fix, from the status page's own history (``/api/v2/incidents.json``).
+
+Pure: no I/O, no clock (the caller passes the incident's age), standard library only.
+
+API (for the poller, the menu, the tooltip, ``check --json``, ``wait`` and ``replay``):
+
+- :func:`parse_incidents` ``(doc) -> History``: a decoded ``incidents.json`` (``{"incidents":
+  [...]}``, the newest 50) or a bare list of incident objects (the shared archive). Never
+  raises: values of the wrong type are skipped and the reason kept in ``History.problems``;
+  counts and texts are capped. Decode bytes first with ``statuspage.decode``.
+- :func:`estimate` ``(history, impact, component_ids, age_s) -> Estimate | None``: how long
+  incidents like this one took to be fixed, counted from now. ``None`` when fewer than
+  :data:`MIN_SAMPLE` comparable incidents were still open at this age: say nothing rather
+  than guess. ``Estimate.as_json()`` is the ``check --json`` object.
+- :func:`long_text` (menu) and :func:`short_text` (tooltip, ``wait``): always "typically",
+  never a promise.
+
+What "fixed" means, here and in the calibration test alike: the moment the page said a fix
+was in place and it held, i.e. the start of the incident's last ``monitoring`` stretch (one
+not followed by ``investigating`` or ``identified``), or its resolution if it never had one.
+Claude's page posts "A fix has been implemented and we are monitoring the results" when
+users can work again, then often keeps the incident open a while: of the 230 resolved
+incidents of 2026 posted live, 131 ended with a monitoring stretch; half of those sat in it
+more than 21 minutes, 24 more than an hour, the longest 4 h 45 min (and one incident, posted
+straight into monitoring, stayed open 18 days). Counting to ``resolved`` would add that
+waiting to every estimate, and the replay shows it: measured to resolution, the stated median
+held only 42% of the time overall and 33% at 60 minutes of age; measured to the fix, 49% and
+45%. So the estimate answers "when can I retry?", and an incident in ``monitoring`` is already
+fixed by this definition: the caller shows that instead of an estimate.
+
+What is compared: resolved incidents (``resolved_at`` set) with a known fix time, posted
+live, of the same impact. Among those, the ones whose components are much the same as this
+one's (Jaccard overlap of the component sets at least 1/2) when at least
+:data:`COMPONENT_SAMPLE` of them were still open at this age; otherwise all of that impact.
+"Still open at this age" means not yet fixed ``age_s`` seconds after its start; for each, the
+remaining time is ``fix - start - age_s``. The median and the 3-in-4 figure are order
+statistics (the smallest value that at least half, resp. three quarters, of the sample are
+within), so one incident left open for days moves them by one rank at most, never by its
+length.
+
+Posted after the fact, left out: an incident whose first update (by its real posting time,
+``created_at``) is already ``resolved``, ``postmortem`` or ``monitoring`` (in 2026 all such
+posts report an impact that was over: "Opus 4.8 error rates were elevated from 12:41 to
+12:53"), or that was first posted more than :data:`LATE_POST_S` after the start the page
+gives it (back-dated). The start is ``started_at``, else ``created_at``, as in
+``statuspage.py``, so the age the caller computes from a summary's incident matches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .plaintext import clean
+from .policy import format_duration
+
+__all__ = [
+    "COMPONENT_SAMPLE",
+    "LATE_POST_S",
+    "MIN_SAMPLE",
+    "Estimate",
+    "History",
+    "PastIncident",
+    "Update",
+    "estimate",
+    "long_text",
+    "parse_incidents",
+    "short_text",
+]
+
+MIN_SAMPLE = 5  # fewer comparable incidents: no estimate
+COMPONENT_SAMPLE = 8  # the component-matched subset is used only from this many
+LATE_POST_S = 30 * 60  # first posted later than this after its start: back-dated
+MAX_INCIDENTS = 1000  # incidents.json has 50; a replay may pass a whole archive (342)
+MAX_UPDATES = 60
+MAX_COMPONENTS = 40
+MAX_PROBLEMS = 20
+BODY_LIMIT = 2000
+NAME_LIMIT = 200
+
+_OPEN = frozenset({"investigating", "identified"})
+_AFTER_THE_FACT = frozenset({"resolved", "postmortem", "monitoring"})
+
+
+@dataclass(frozen=True)
+class Update:
+    status: str
+    at: float  # the real posting time (epoch seconds), not the back-datable display_at
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class PastIncident:
+    """One incident of ``incidents.json``, open or resolved. Times are epoch seconds."""
+
+    id: str
+    name: str
+    impact: str
+    status: str
+    start: float  # started_at, else created_at
+    created: float
+    resolved: float | None = None
+    components: tuple[tuple[str, str], ...] = ()  # (id, name)
+    updates: tuple[Update, ...] = ()  # oldest first
+
+    @property
+    def component_ids(self) -> frozenset[str]:
+        return frozenset(cid for cid, _ in self.components)
+
+    @property
+    def bodies(self) -> tuple[str, ...]:
+        """Update texts, oldest first (for ``models.mentions``)."""
+        return tuple(u.body for u in self.updates)
+
+    @property
+    def fixed(self) -> float | None:
+        """When the fix was in: the start of the last monitoring stretch, else resolution."""
+        if self.resolved is None:
+            return None
+        stretch: float | None = None
+        for u in self.updates:
+            if u.status == "monitoring" and stretch is None:
+                stretch = u.at
+            elif u.status in _OPEN:
+                stretch = None
+        return min(stretch, self.resolved) if stretch is not None else self.resolved
+
+    @property
+    def posted_live(self) -> bool:
+        """False for a report made after the fact (see the module docstring)."""
+        if not self.updates:
+            return False
+        first = self.updates[0]
+        return first.status not in _AFTER_THE_FACT and first.at - self.start <= LATE_POST_S
+
+    def status_at(self, moment: float) -> str:
+        """The status its updates gave at ``moment`` ("" before the first was posted)."""
+        status = ""
+        for u in self.updates:
+            if u.at > moment:
+                break
+            status = u.status
+        return status
+
+
+@dataclass(frozen=True)
+class History:
+    incidents: tuple[PastIncident, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[PastIncident]:
+        return iter(self.incidents)
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def parse_incidents(doc: Any) -> History:
+    """Read a decoded ``incidents.json`` (or a list of incidents); never raises."""
+    problems: list[str] = []
+    raw = doc.get("incidents") if isinstance(doc, Mapping) else doc
+    if not isinstance(raw, list):
+        what = "an object without an 'incidents' list" if isinstance(doc, Mapping) else _kind(doc)
+        return History((), (f"expected Statuspage incidents.json: got {what}",))
+    if len(raw) > MAX_INCIDENTS:
+        problems.append(f"{len(raw)} incidents; read the first {MAX_INCIDENTS}")
+    out: list[PastIncident] = []
+    for index, item in enumerate(raw[:MAX_INCIDENTS]):
+        incident = _incident(item, index, problems)
+        if incident is not None:
+            out.append(incident)
+    if len(problems) > MAX_PROBLEMS:
+        problems[MAX_PROBLEMS:] = [f"... and {len(problems) - MAX_PROBLEMS} more problems"]
+    return History(tuple(out), tuple(problems))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    return {dict: "an object", list: "an array", str: "a string", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, int | float) else "a value"
+    )
+
+
+def _text(value: Any, limit: int) -> str:
+    return clean(value, limit) if isinstance(value, str) else ""
+
+
+def parse_time(value: Any) -> float | None:
+    """ISO 8601 (``Z`` or an offset; naive reads as UTC) -> epoch seconds; None if unreadable."""
+    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _incident(item: Any, index: int, problems: list[str]) -> PastIncident | None:
+    label = f"incident #{index + 1}"
+    if not isinstance(item, Mapping):
+        problems.append(f"{label} is {_kind(item)}, not an object: skipped")
+        return None
+    name = _text(item.get("name"), NAME_LIMIT)
+    label = f"{label} ({name})" if name else label
+    created = parse_time(item.get("created_at"))
+    start = parse_time(item.get("started_at")) or created
+    if created is None or start is None:
+        problems.append(f"{label}: no readable created_at: skipped")
+        return None
+    status = _text(item.get("status"), 40)
+    resolved = parse_time(item.get("resolved_at"))
+    if item.get("resolved_at") is not None and resolved is None:
+        problems.append(f"{label}: unreadable resolved_at: treated as unresolved")
+    if status not in ("resolved", "postmortem"):
+        resolved = None  # an open incident's resolved_at (if any) is stale
+    return PastIncident(
+        id=_text(item.get("id"), 64) or f"incident-{index}",
+        name=name,
+        impact=_text(item.get("impact"), 40),
+        status=status,
+        start=start,
+        created=created,
+        resolved=resolved,
+        components=_components(item.get("components"), label, problems),
+        updates=_updates(item.get("incident_updates"), label, problems),
+    )
+
+
+def _components(raw: Any, label: str, problems: list[str]) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.append(f"{label}: 'components' is {_kind(raw)}, not a list")
+        return ()
+    out: list[tuple[str, str]] = []
+    for c in raw[:MAX_COMPONENTS]:
+        if isinstance(c, Mapping) and isinstance(c.get("id"), str):
+            cid = _text(c["id"], 64)
+            if cid and cid not in (x for x, _ in out):
+                out.append((cid, _text(c.get("name"), NAME_LIMIT) or cid))
+    return tuple(out)
+
+
+def _updates(raw: Any, label: str, problems: list[str]) -> tuple[Update, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.append(f"{label}: 'incident_updates' is {_kind(raw)}, not a list")
+        return ()
+    out: list[Update] = []
+    skipped = 0
+    for u in raw[:MAX_UPDATES]:
+        at = parse_time(u.get("created_at")) if isinstance(u, Mapping) else None
+        status = u.get("status") if isinstance(u, Mapping) else None
+        if at is None or not isinstance(status, str):
+            skipped += 1
+            continue
+        out.append(Update(_text(status, 40), at, _text(u.get("body"), BODY_LIMIT)))
+    if skipped:
+        problems.append(f"{label}: {skipped} update(s) without a status or time: skipped")
+    out.sort(key=lambda u: u.at)  # the API lists them newest first
+    return tuple(out)
+
+
+# --- the estimate ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Counted from now: half of the comparable incidents were fixed within ``median_s``."""
+
+    median_s: float
+    p75_s: float
+    sample: int
+    basis: str  # "9 major incidents touching Claude API"
+    age_s: float = 0.0  # the age it was conditioned on
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``check --json`` object."""
+        return {
+            "median_s": round(self.median_s),
+            "p75_s": round(self.p75_s),
+            "sample": self.sample,
+            "basis": self.basis,
+        }
+
+
+def comparable(history: Iterable[PastIncident]) -> list[PastIncident]:
+    """The incidents an estimate may learn from: resolved, with a fix time, posted live."""
+    return [h for h in history if h.fixed is not None and h.posted_live]
+
+
+def estimate(
+    history: Iterable[PastIncident],
+    impact: str,
+    component_ids: Iterable[str],
+    age_s: float,
+) -> Estimate | None:
+    """How long incidents like this one took to be fixed, from now; None below the floor.
+
+    ``age_s``: how long this incident has lasted (now minus its start); a negative age (a
+    start in the future, clock skew) counts as 0. No impact or a non-finite age: None.
+    """
+    if not impact or not math.isfinite(age_s):
+        return None
+    age = max(0.0, float(age_s))
+    same_impact = [h for h in comparable(history) if h.impact == impact]
+    wanted = frozenset(component_ids)
+    if wanted:
+        near = [h for h in same_impact if _overlap(wanted, h.component_ids) >= 0.5]
+        remaining = _remaining(near, age)
+        if len(remaining) >= COMPONENT_SAMPLE:
+            names = _names(wanted, near)
+            return _estimate(remaining, age, f"{impact} incidents touching {names}")
+    remaining = _remaining(same_impact, age)
+    if len(remaining) < MIN_SAMPLE:
+        return None
+    return _estimate(remaining, age, f"{impact} incidents")
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def _remaining(incidents: list[PastIncident], age: float) -> list[float]:
+    out = []
+    for h in incidents:
+        length = (h.fixed or h.start) - h.start
+        if length > age:
+            out.append(length - age)
+    return sorted(out)
+
+
+def _quantile(values: list[float], share: float) -> float:
+    """The smallest value that at least ``share`` of ``values`` (sorted) are within."""
+    return values[max(0, math.ceil(share * len(values)) - 1)]
+
+
+def _estimate(remaining: list[float], age: float, what: str) -> Estimate:
+    return Estimate(
+        median_s=_quantile(remaining, 0.5),
+        p75_s=_quantile(remaining, 0.75),
+        sample=len(remaining),
+        basis=f"{len(remaining)} {what}",
+        age_s=age,
+    )
+
+
+def _names(wanted: frozenset[str], seen: list[PastIncident]) -> str:
+    known: dict[str, str] = {}  # in the page's own order, as its incidents list them
+    for h in seen:
+        for cid, name in h.components:
+            known.setdefault(cid, name)
+    names = [name for cid, name in known.items() if cid in wanted]
+    names += sorted(cid for cid in wanted if cid not in known)
+    if len(names) == 1:
+        return names[0]
+    if len(names) == 2:
+        return f"{names[0]} and {names[1]}"
+    return f"the same {len(names)} components"
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def _round_up(seconds: float) -> float:
+    """Round up to a step that suits the size, so "within" stays true: 1, 5, 10 or 30 min."""
+    minutes = seconds / 60
+    step = 1 if minutes <= 10 else 5 if minutes <= 60 else 10 if minutes <= 180 else 30
+    return math.ceil(minutes / step) * step * 60
+
+
+def long_text(e: Estimate) -> str:
+    """For the menu: "Typically: of similar incidents still open after 40 min, half were fixed
+    within another 35 min, 3 in 4 within 1 h 50 min"."""
+    median = format_duration(_round_up(e.median_s))
+    p75 = format_duration(_round_up(e.p75_s))
+    if e.age_s >= 60:
+        return (
+            f"Typically: of similar incidents still open after {format_duration(e.age_s)}, "
+            f"half were fixed within another {median}, 3 in 4 within {p75}"
+        )
+    return f"Typically: of similar incidents, half were fixed within {median}, 3 in 4 within {p75}"
+
+
+def short_text(e: Estimate) -> str:
+    """For the tooltip: "typically fixed within ~35 min"."""
+    return f"typically fixed within ~{format_duration(_round_up(e.median_s))}"
