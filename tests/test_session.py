@@ -392,3 +392,25 @@ def test_a_stale_learned_id_falls_back_to_the_name(
     assert view.assessment is not None
     assert [c.id for c in view.assessment.watched] == ["n3wc0deid000"]
     second.db.close()
+
+
+def test_a_session_without_stores_touches_no_file(
+    server: StatusServer, client: HttpClient, clock: FakeClock, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What ``replay`` needs: the whole session, with no history or state on disk."""
+    monkeypatch.chdir(tmp_path)
+    cfg = Config(url=server.url, interval=60, online_check=(f"127.0.0.1:{server.port}",))
+    monitor = make_monitor(cfg.main_service(), cfg, client, clock=clock)
+    sent: list[str] = []
+    session = Session([monitor], send=lambda title, body: sent.append(title), clock=clock)
+    session.restore()
+    poller = Poller([monitor], session, clock=clock)
+    for level, polls in ((Level.OPERATIONAL, 1), (Level.MAJOR_OUTAGE, 3),
+                         (Level.OPERATIONAL, 3)):
+        server.set_level(level)
+        for _ in range(polls):
+            clock.advance(poller.tick())
+    session.save(force=True)
+    assert sent[0] == "Claude is down" and sent[1].startswith("Claude is back")
+    assert list(tmp_path.iterdir()) == []

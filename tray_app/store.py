@@ -85,6 +85,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
+# PERM, ABORT, BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, FULL, CANTOPEN, PROTOCOL,
+# SCHEMA (changed by another process), NOLFS, AUTH
+_TRANSIENT_CODES = frozenset({3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 15, 17, 22, 23})
 _CORRUPT_TEXT = ("file is not a database", "database disk image is malformed")
 
 
@@ -105,10 +108,16 @@ def is_corrupt(exc: BaseException) -> bool:
 
 
 def _is_transient(exc: BaseException) -> bool:
-    """Worth retrying later: the file is fine, something in the way isn't."""
-    if isinstance(exc, OSError | sqlite3.OperationalError):
+    """Worth retrying later: the file is fine, something in the way isn't (SQLite's own code
+    says which; "no such table" is an OperationalError too, but retrying can't fix it)."""
+    if isinstance(exc, OSError):
         return True
-    return type(exc) is sqlite3.DatabaseError and not is_corrupt(exc)
+    if not isinstance(exc, sqlite3.DatabaseError) or is_corrupt(exc):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in _TRANSIENT_CODES
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
 
 
 def _is_busy(exc: BaseException) -> bool:
@@ -193,12 +202,14 @@ class Database:
         to wait for a later attempt (logged); it is kept, and tried again with the next write
         or on close."""
         with self._lock:
-            if len(self._pending) >= MAX_PENDING:
+            self._pending.append(op)
+            if self._flush():
+                return True
+            while len(self._pending) > MAX_PENDING:
                 dropped = self._pending.pop(0)
                 log.warning("%s: too many writes waiting; dropped the oldest (%r)",
                             self._name, dropped)
-            self._pending.append(op)
-            return self._flush()
+            return False
 
     def pending(self) -> tuple[Write, ...]:
         """Writes that failed and wait for the next attempt, oldest first."""
