@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -248,3 +249,18 @@ def test_an_unwritable_place_is_logged_not_raised(tmp_path: Path,
         ("Claude", REAL - 10), ("OpenAI", None)
     ]
     database.close()
+
+
+def test_a_row_edited_into_nonsense_is_skipped(db: Database,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    store = HistoryStore(db)
+    store.close("Claude", REAL - 900, REAL - 800, MAJOR, False)
+    store.close("Claude", REAL - 90, REAL - 10, MAJOR, False)
+    assert db.path is not None
+    with sqlite3.connect(db.path) as raw:  # SQLite keeps whatever type it is given
+        raw.execute("UPDATE episodes SET end_at = 'yesterday' WHERE start = ?", (REAL - 900,))
+    raw.close()
+    assert [e.start for e in other_process(db).episodes()] == [REAL - 90]
+    store.open(Episode("Claude", REAL - 5, None, MAJOR))  # writing goes on around it
+    assert len(other_process(db).episodes()) == 2
+    assert "can't be read" in caplog.text

@@ -146,20 +146,20 @@ class _Record:
 
     def apply(self, conn: sqlite3.Connection) -> None:
         e = self.episode
-        rows = conn.execute(
+        rows = _decoded(conn.execute(
             f"SELECT id, {_COLUMNS} FROM episodes WHERE service = ? "
             "AND (end_at IS NULL OR end_at >= ?)", (e.service, e.start),
-        ).fetchall()
-        found = _belongs_to([_episode_row(r[1:]) for r in rows], e)
+        ))
+        found = _belongs_to([row for _, row in rows], e)
         if found is None:
             conn.execute(f"INSERT INTO episodes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                          _values(e))
         else:
-            merged = _merge(_episode_row(rows[found][1:]), e)
+            row_id, old = rows[found]
             conn.execute(
                 "UPDATE episodes SET service = ?, start = ?, end_at = ?, worst = ?, "
                 "components = ?, incidents = ?, lower_bound = ? WHERE id = ?",
-                (*_values(merged), rows[found][0]),
+                (*_values(_merge(old, e)), row_id),
             )
         _prune(conn)
 
@@ -219,15 +219,23 @@ def _names(text: object) -> tuple[str, ...]:
     return tuple(str(i) for i in items) if isinstance(items, list) else ()
 
 
-def _episode_row(row: Sequence[Any]) -> Episode:
-    service, start, end, worst, components, incidents, lower_bound = row
-    return Episode(str(service), float(start), None if end is None else float(end), str(worst),
-                   _names(components), _names(incidents), bool(lower_bound))
+def _decoded(rows: Iterable[Sequence[Any]]) -> list[tuple[int, Episode]]:
+    """(id, episode) per row; a row edited into nonsense by hand is skipped, not fatal."""
+    out = []
+    for row_id, service, start, end, worst, components, incidents, lower_bound in rows:
+        try:
+            e = Episode(str(service), float(start), None if end is None else float(end),
+                        str(worst), _names(components), _names(incidents), bool(lower_bound))
+        except (TypeError, ValueError):
+            log.warning("history row %s can't be read; skipped", row_id)
+            continue
+        out.append((int(row_id), e))
+    return out
 
 
 def _all_rows(conn: sqlite3.Connection) -> list[Episode]:
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM episodes ORDER BY start, id")
-    return [_episode_row(r) for r in rows]
+    rows = conn.execute(f"SELECT id, {_COLUMNS} FROM episodes ORDER BY start, id")
+    return [e for _, e in _decoded(rows)]
 
 
 def _prune(conn: sqlite3.Connection) -> None:

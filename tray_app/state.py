@@ -155,7 +155,7 @@ def _decode(raw: _Raw) -> Saved:
     services: dict[str, PolicyState] = {}
     for service, text in raw.states:
         try:
-            services[service] = load_state(json.loads(text))
+            services[str(service)] = load_state(json.loads(text))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             log.warning("the saved state of %s can't be used (%s); it starts afresh", service,
                         exc)
@@ -178,10 +178,10 @@ def _decode(raw: _Raw) -> Saved:
     )
 
 
-def _json(text: str) -> Any:
+def _json(text: object) -> Any:
     try:
-        return json.loads(text)
-    except ValueError:
+        return json.loads(text)  # type: ignore[arg-type]  # SQLite may hold any type
+    except (ValueError, TypeError):
         return None
 
 
