@@ -1,10 +1,10 @@
 """Soak: many polls, compressed in time, through the real engine, and what they cost.
 
-The real Monitor (source, HTTP client, policy), Poller (``tick()``), Session, state file and
-history file read a real Statuspage server on 127.0.0.1. Time is a FakeClock moved by the wait
-each ``tick()`` returns, so hours of polling take seconds. The server runs in a child process
-(so the threads and file descriptors counted here are the app's only) and, per request, flips
-the page's level now and then and answers with a fault some of the time: 500 JSON, 502 HTML,
+The real Monitor (source, HTTP client, policy), Poller (``tick()``), Session and the database
+of state and history read a real Statuspage server on 127.0.0.1. Time is a FakeClock moved by
+the wait each ``tick()`` returns, so hours of polling take seconds. The server runs in a child
+process (so the threads and file descriptors counted here are the app's only) and, per request,
+flips the page's level now and then and answers with a fault some of the time: 500 JSON, 502 HTML,
 a captive portal, garbage, truncated or wrong-typed JSON, 429/503 with Retry-After, or a
 dropped connection. A wake from sleep is simulated now and then too.
 
@@ -45,6 +45,7 @@ from tray_app.http import HttpClient
 from tray_app.poller import Poller, Report
 from tray_app.session import Session
 from tray_app.state import StateStore
+from tray_app.userdata import open_database
 
 FAULT_RATE = 0.15  # of requests answered with a fault
 FLIP_RATE = 0.04  # of requests after which the page's level changes
@@ -235,8 +236,9 @@ def run(polls: int = 100_000, warmup: int = 500, seed: int = 1,
                      online_check=(f"127.0.0.1:{port}",))
         monitor = make_monitor(cfg.main_service(), cfg, client, clock=clock)
         tally = _Tally()
-        session = Session([monitor], send=tally.send, store=StateStore(folder / "state.json"),
-                          history=HistoryStore(folder / "history.json"), clock=clock)
+        database = open_database(folder)
+        session = Session([monitor], send=tally.send, store=StateStore(database),
+                          history=HistoryStore(database), clock=clock)
         session.restore()
         poller = Poller([monitor], fan_out(tally, session), clock=clock)
         wakes, next_wake = 0, WAKE_EVERY
@@ -270,11 +272,12 @@ def run(polls: int = 100_000, warmup: int = 500, seed: int = 1,
         end = snapshot()
         seconds = time.monotonic() - started
         session.save(force=True)
+        episodes = len(session.history.episodes()) if session.history else 0
+        database.close()
         return Figures(
             polls=end.polls - start.polls, warmup=warmup, seconds=seconds, start=start,
             end=end, notifications=tally.sent, failed_polls=tally.failed,
-            level_changes=tally.changes, wakes=wakes,
-            history_episodes=len(session.history.episodes()) if session.history else 0,
+            level_changes=tally.changes, wakes=wakes, history_episodes=episodes,
             log_records=counter.records,
         )
     finally:

@@ -52,8 +52,8 @@ PIL_MODULES_DROPPED = (
 STDLIB_DROPPED = (
     "tkinter", "_tkinter", "turtle", "turtledemo", "idlelib", "pydoc", "pydoc_data",
     "doctest", "unittest", "test", "lib2to3", "distutils", "setuptools", "pkg_resources",
-    "pip", "ensurepip", "venv", "xmlrpc", "curses", "_curses", "readline", "sqlite3",
-    "_sqlite3", "dbm", "pdb", "tracemalloc", "multiprocessing", "concurrent.futures.process",
+    "pip", "ensurepip", "venv", "xmlrpc", "curses", "_curses", "readline",  # (not sqlite3:
+    "dbm", "pdb", "tracemalloc", "multiprocessing", "concurrent.futures.process",  # the store)
     # httpx's command-line client (and the syntax highlighter it drags in)
     "httpx._main", "pygments", "rich", "click",
     # test-only dependencies that must never reach the bundle

@@ -71,3 +71,15 @@ def test_keep_aside_never_overwrites_an_earlier_copy(tmp_path: Path) -> None:
 def test_keep_aside_of_a_missing_file_is_none(tmp_path: Path) -> None:
     assert keep_aside(tmp_path / "nothing.json") is None
     assert os.listdir(tmp_path) == []
+
+
+def test_keep_aside_moves_companions_to_the_same_name(tmp_path: Path) -> None:
+    db = tmp_path / "store.sqlite3"
+    for suffix, text in (("", "main"), ("-wal", "journal"), ("-shm", "index")):
+        (tmp_path / f"store.sqlite3{suffix}").write_text(text)
+    moved = keep_aside(db, ("-wal", "-shm"))
+    assert moved is not None
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        [moved.name, moved.name + "-shm", moved.name + "-wal"]
+    )
+    assert Path(f"{moved}-wal").read_text() == "journal"

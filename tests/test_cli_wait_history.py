@@ -13,6 +13,8 @@ from tests import faultserver as fs
 from tray_app.core.levels import Level
 from tray_app.demo import StatusServer
 from tray_app.history import Episode, HistoryStore
+from tray_app.store import Database
+from tray_app.userdata import DATABASE, open_database
 
 
 def _app(tmp_path: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -60,11 +62,13 @@ def test_wait_usage_errors_exit_64(tmp_path: Path) -> None:
 
 def test_history_prints_the_recorded_outages(tmp_path: Path) -> None:
     now = time.time()
-    store = HistoryStore(tmp_path / "data" / "claude-status-tray" / "history.json")
+    database = open_database(tmp_path / "data" / "claude-status-tray")
+    store = HistoryStore(database)
     store.close("Claude", now - 7200, now - 5400, "major_outage", False,
                 components=("claude.ai",), incidents=("Elevated errors",))
     store.close("Claude", now - 40 * 86400, now - 40 * 86400 + 60, "partial_outage", False)
     store.open(Episode("Claude", now - 600, None, "degraded"))
+    database.close()
     result = _app(tmp_path, "history", "--json", "--days", "7")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -96,16 +100,17 @@ def test_watch_keeps_the_history_too(tmp_path: Path) -> None:
              "--jsonl", "--no-notify"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        history = tmp_path / "data" / "claude-status-tray" / "history.json"
+        history = HistoryStore(Database(tmp_path / "data" / "claude-status-tray" / DATABASE))
         try:
             time.sleep(1.5)
             server.set_level(Level.MAJOR_OUTAGE)
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not history.exists():
+            while time.monotonic() < deadline and not history.episodes():
                 time.sleep(0.1)
         finally:
             proc.terminate()
             proc.wait(10)
-    assert history.exists(), "watch records outage episodes like the tray"
-    episodes = json.loads(history.read_text())["episodes"]
-    assert episodes and episodes[0]["worst"] == "major_outage"
+    episodes = history.episodes()
+    history.db.close()
+    assert episodes, "watch records outage episodes like the tray"
+    assert episodes[0].worst == "major_outage"

@@ -27,6 +27,7 @@ from tray_app.monitor import Monitor
 from tray_app.poller import Poller
 from tray_app.session import Session
 from tray_app.state import StateStore
+from tray_app.userdata import DATABASE, open_database
 
 CODE, GOVERNMENT, CLAUDE_AI = "yyzkbfz2thpt", "0scnb50nvy53", "rwppv331jlwc"
 HOSTS = frozenset({"status.claude.com", "stspg.io"})
@@ -96,9 +97,9 @@ class Rig:
         self.source = PageSource()
         cfg, problems = config_mod.load(tmp / "config.toml")
         self.monitor = Monitor("claude", "Claude", self.source, watch=cfg.main_service().watch)
+        db = open_database(tmp)
         self.session = Session([self.monitor], prefs=Prefs(enabled=cfg.notifications),
-                               store=StateStore(tmp / "state.json"),
-                               history=HistoryStore(tmp / "history.json"), clock=self.clock)
+                               store=StateStore(db), history=HistoryStore(db), clock=self.clock)
         self.driver = Poller([self.monitor], self.session, clock=self.clock)  # the real loop
         self.poller = FakePoller()
         self.tray = FakeTray()
@@ -175,9 +176,8 @@ def test_toggle_component_saves_the_choice_by_id(rig: Rig) -> None:
     rig.poll()
     assert rig.watched() == {cid for cid, _ in COMPONENTS} - {GOVERNMENT, CODE}
     # A saved choice lists only what it holds: no temporary files next to it.
-    assert sorted(p.name for p in rig.config_path.parent.iterdir()) == [
-        "config.toml", "state.json"
-    ]
+    assert sorted(p.name for p in rig.config_path.parent.iterdir()
+                  if not p.name.startswith(DATABASE)) == ["config.toml"]
 
 
 def test_a_renamed_component_stays_watched(rig: Rig, tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,8 @@ from tray_app.history import (
     summary_lines,
     uptime,
 )
+from tray_app.store import Database
+from tray_app.userdata import open_database
 
 DAY = 86400.0
 NOW = 1_800_000_000.0
@@ -95,23 +99,36 @@ def test_summary_lines_shows_the_last_few() -> None:
 REAL = time.time()  # the store prunes by the real clock: its episodes must be recent
 
 
-def test_store_open_then_close_persists(tmp_path: Path) -> None:
-    path = tmp_path / "history.json"
-    store = HistoryStore(path)
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "store.sqlite3")
+    yield database
+    database.close()
+
+
+def other_process(db: Database) -> HistoryStore:
+    """A second connection to the same file: what another process of the app has."""
+    return HistoryStore(Database(db.path))
+
+
+def test_store_open_then_close_persists(tmp_path: Path, db: Database) -> None:
+    store = HistoryStore(db)
     store.open(Episode("Claude", REAL - 600, None, PARTIAL, ("Claude Code",), ("Login errors",)))
-    assert HistoryStore(path).episodes() == [
+    assert other_process(db).episodes() == [
         Episode("Claude", REAL - 600, None, PARTIAL, ("Claude Code",), ("Login errors",))
     ]
     store.close("Claude", REAL - 600, REAL - 60, MAJOR, False, incidents=("Login errors",))
-    (saved,) = HistoryStore(path).episodes()
+    (saved,) = other_process(db).episodes()
     assert (saved.end, saved.worst, saved.components, saved.incidents) == (
         REAL - 60, MAJOR, ("Claude Code",), ("Login errors",)
     )
-    assert [p.name for p in tmp_path.iterdir()] == ["history.json"]
+    db.close()
+    # The last connection closed folds the journal back in: one file, nothing beside it.
+    assert [p.name for p in tmp_path.iterdir()] == ["store.sqlite3"]
 
 
-def test_store_merges_into_the_open_episode_of_the_same_service(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "history.json")
+def test_store_merges_into_the_open_episode_of_the_same_service(db: Database) -> None:
+    store = HistoryStore(db)
     store.open(Episode("Claude", REAL - 600, None, DEGRADED, ("Claude Code",), ("A",)))
     store.open(Episode("OpenAI", REAL - 500, None, MAJOR))
     store.open(Episode("Claude", REAL - 300, None, MAJOR, ("claude.ai", "Claude Code"), ("B",)))
@@ -122,13 +139,48 @@ def test_store_merges_into_the_open_episode_of_the_same_service(tmp_path: Path) 
     assert len(store.episodes()) == 2
 
 
-def test_store_close_without_an_open_episode_records_it(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "history.json")
+def test_store_close_without_an_open_episode_records_it(db: Database) -> None:
+    store = HistoryStore(db)
     store.close("Claude", REAL - 900, REAL - 100, PARTIAL, True)
     store.close("Claude", REAL - 90, REAL - 10, MAJOR, False)
-    assert [(e.start, e.end, e.lower_bound) for e in HistoryStore(store.path).episodes()] == [
+    assert [(e.start, e.end, e.lower_bound) for e in other_process(db).episodes()] == [
         (REAL - 900, REAL - 100, True), (REAL - 90, REAL - 10, False)
     ]
+
+
+def test_two_processes_in_the_same_outage_record_it_once(db: Database) -> None:
+    tray, watch = HistoryStore(db), other_process(db)
+    tray.open(Episode("Claude", REAL - 600, None, PARTIAL, ("Claude Code",), ("A",)))
+    watch.open(Episode("Claude", REAL - 590, None, MAJOR, ("claude.ai",), ("A",)))
+    tray.close("Claude", REAL - 600, REAL - 120, MAJOR, False)  # the tray sees the recovery first
+    watch.open(Episode("Claude", REAL - 590, None, MAJOR, ("claude.ai",), ("A", "B")))
+    watch.close("Claude", REAL - 590, REAL - 100, MAJOR, False)
+    tray.close("Claude", REAL - 600, REAL - 120, MAJOR, False)  # a repeat changes nothing
+    assert tray.episodes() == watch.episodes() == [
+        Episode("Claude", REAL - 600, REAL - 100, MAJOR, ("Claude Code", "claude.ai"),
+                ("A", "B"))
+    ]
+    # The next outage is a new episode, whoever records it.
+    watch.close("Claude", REAL - 60, REAL - 30, DEGRADED, True)
+    tray.open(Episode("Claude", REAL - 20, None, DEGRADED))
+    assert [(e.start, e.end) for e in tray.episodes()] == [
+        (REAL - 600, REAL - 100), (REAL - 60, REAL - 30), (REAL - 20, None)
+    ]
+
+
+def test_a_later_close_that_overlaps_keeps_the_later_end(db: Database) -> None:
+    store = HistoryStore(db)
+    store.close("Claude", REAL - 600, REAL - 300, MAJOR, True)  # closed by a restart, at a guess
+    store.close("Claude", REAL - 590, REAL - 200, PARTIAL, False)  # the exact end, from a watcher
+    assert store.episodes() == [Episode("Claude", REAL - 600, REAL - 200, MAJOR)]
+
+
+def test_readers_see_another_process_write_at_once(db: Database) -> None:
+    reader, writer = HistoryStore(db), other_process(db)
+    assert reader.episodes() == []
+    for n in range(3):
+        writer.close("Claude", REAL - 1000 + n * 100, REAL - 950 + n * 100, MAJOR, False)
+        assert len(reader.episodes()) == n + 1  # no stale copy held in memory
 
 
 @pytest.mark.parametrize(
@@ -139,19 +191,24 @@ def test_store_close_without_an_open_episode_records_it(tmp_path: Path) -> None:
     ids=["empty", "syntax", "list", "not-a-list", "missing-keys", "bad-time", "row-list",
          "not-utf8"],
 )
-def test_a_corrupt_file_is_kept_aside(tmp_path: Path, content: bytes) -> None:
-    path = tmp_path / "history.json"
-    path.write_bytes(content)
-    store = HistoryStore(path)
-    assert store.episodes() == []
-    (kept,) = tmp_path.glob("history.json.broken-*")
-    assert kept.read_bytes() == content
-    store.open(Episode("Claude", REAL - 60, None, MAJOR))
-    assert len(HistoryStore(path).episodes()) == 1
+def test_an_unreadable_json_history_is_kept_aside_not_imported(tmp_path: Path,
+                                                                content: bytes) -> None:
+    legacy = tmp_path / "history.json"
+    legacy.write_bytes(content)
+    database = open_database(tmp_path)
+    try:
+        store = HistoryStore(database)
+        assert store.episodes() == []
+        (kept,) = tmp_path.glob("history.json.broken-*")
+        assert kept.read_bytes() == content
+        assert not legacy.exists() and not list(tmp_path.glob("*.imported"))
+        store.open(Episode("Claude", REAL - 60, None, MAJOR))
+        assert len(HistoryStore(database).episodes()) == 1
+    finally:
+        database.close()
 
 
 def test_the_store_is_capped_by_count_and_age(tmp_path: Path) -> None:
-    path = tmp_path / "history.json"
     old = {"service": "Claude", "start": REAL - KEEP_SECONDS - 7200,
            "end": REAL - KEEP_SECONDS - 3600, "worst": MAJOR}
     rows = [old] + [
@@ -159,18 +216,51 @@ def test_the_store_is_capped_by_count_and_age(tmp_path: Path) -> None:
          "worst": DEGRADED}
         for n in range(MAX_EPISODES + 50)
     ]
-    path.write_text(json.dumps({"version": 1, "episodes": rows}))
-    store = HistoryStore(path)
-    store.close("Claude", REAL - 60, REAL - 30, MAJOR, False)
-    kept = HistoryStore(path).episodes()
+    (tmp_path / "history.json").write_text(json.dumps({"version": 1, "episodes": rows}))
+    database = open_database(tmp_path)
+    try:
+        store = HistoryStore(database)
+        store.close("Claude", REAL - 60, REAL - 30, MAJOR, False)
+        kept = other_process(database).episodes()
+    finally:
+        database.close()
     assert len(kept) == MAX_EPISODES
     assert kept[-1].start == REAL - 60  # the newest survives, the oldest went first
+    assert kept[0].start == REAL - 90000 + 51
     assert all(e.start > REAL - KEEP_SECONDS for e in kept)
 
 
-def test_an_unwritable_place_is_logged_not_raised(tmp_path: Path) -> None:
+def test_an_unwritable_place_is_logged_not_raised(tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     blocker = tmp_path / "data"
     blocker.write_text("a file where the folder should be")
-    store = HistoryStore(blocker / "history.json")
+    database = Database(blocker / "store.sqlite3")
+    store = HistoryStore(database)
     store.open(Episode("Claude", REAL - 60, None, MAJOR))  # must not raise
-    assert store.episodes()[0].level is Level.MAJOR_OUTAGE
+    assert store.episodes()[0].level is Level.MAJOR_OUTAGE  # shown while it waits
+    store.close("Claude", REAL - 60, REAL - 10, MAJOR, False)
+    assert [w for w in caplog.messages if "can't write" in w][:1], caplog.messages
+    assert len(database.pending()) == 2
+    # The place becomes usable: the next write saves everything that waited.
+    blocker.unlink()
+    store.open(Episode("OpenAI", REAL - 5, None, PARTIAL))
+    assert database.pending() == ()
+    assert [(e.service, e.end) for e in other_process(database).episodes()] == [
+        ("Claude", REAL - 10), ("OpenAI", None)
+    ]
+    database.close()
+
+
+def test_a_row_edited_into_nonsense_is_skipped(db: Database,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    store = HistoryStore(db)
+    store.close("Claude", REAL - 900, REAL - 800, MAJOR, False)
+    store.close("Claude", REAL - 90, REAL - 10, MAJOR, False)
+    assert db.path is not None
+    with sqlite3.connect(db.path) as raw:  # SQLite keeps whatever type it is given
+        raw.execute("UPDATE episodes SET end_at = 'yesterday' WHERE start = ?", (REAL - 900,))
+    raw.close()
+    assert [e.start for e in other_process(db).episodes()] == [REAL - 90]
+    store.open(Episode("Claude", REAL - 5, None, MAJOR))  # writing goes on around it
+    assert len(other_process(db).episodes()) == 2
+    assert "can't be read" in caplog.text

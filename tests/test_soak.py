@@ -16,6 +16,8 @@ from types import ModuleType
 
 import pytest
 
+from tray_app.userdata import DATABASE
+
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "soak.py"
 POLLS = 5000
 RSS_BUDGET_KIB = 2048
@@ -64,6 +66,4 @@ def test_soak(tmp_path: Path) -> None:
     assert figures.end.threads == figures.start.threads, figures.lines()
     assert figures.end.tasks == figures.start.tasks, figures.lines()
     assert figures.end.fds == figures.start.fds, figures.lines()
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
-        "history.json", "state.json"
-    ]
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [DATABASE]

@@ -21,6 +21,9 @@ from tests.trayapp import ARTIFACTS, ROOT, App, click_menu, running_app
 from tray_app.core.levels import Level
 from tray_app.demo import StatusServer
 from tray_app.icons import level_colour
+from tray_app.state import StateStore
+from tray_app.store import Database
+from tray_app.userdata import DATABASE
 
 pytestmark = pytest.mark.desktop
 
@@ -96,8 +99,10 @@ def test_menu_quit_exits_cleanly(app: App, desktop: Desktop) -> None:
         pytest.fail(f"the app did not quit\n{app.why()}")
     assert code == 0, app.why()
     assert wait_until(lambda: not desktop.tray_icons(), 3.0), "the icon left the tray"
-    state = app.data_dir / "state.json"
-    assert state.exists(), "state saved on the way out"
+    database = Database(app.data_dir / DATABASE)
+    saved = StateStore(database).load()
+    database.close()
+    assert saved.services and saved.saved_at > 0, "state saved on the way out"
 
 
 def test_no_display_falls_back_to_watch(tmp_path: Path) -> None:

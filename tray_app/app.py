@@ -32,6 +32,8 @@ from .poller import Poller, Report
 from .session import Session
 from .source import StatuspageSource
 from .state import StateStore
+from .store import Database
+from .userdata import open_database
 
 if TYPE_CHECKING:
     from .core.policy import Notify
@@ -235,10 +237,13 @@ class Running:
     session: Session
     notifier: Notifier | None = None
     demo: tuple[StatusServer, DemoCycle] | None = None
+    database: Database | None = None
 
     def close(self) -> None:
         self.poller.stop()
         self.session.save(force=True)
+        if self.database is not None:
+            self.database.close()
         self.client.close()
         if self.notifier is not None:
             self.notifier.close()
@@ -265,8 +270,10 @@ def start_session(
     notifier = _make_notifier() if notify else None
     client = HttpClient()
     monitors = build_monitors(cfg, client, policy=policy, err=err)
-    store = None if demo else StateStore(paths.data / "state.json")
-    history = HistoryStore(paths.data / ("demo-history.json" if demo else "history.json"))
+    # One file shared with any other process of the app; the demo's outages go to their own.
+    database = open_database(paths.data, demo=demo is not None)
+    store = None if demo else StateStore(database)
+    history = HistoryStore(database)
     session = Session(
         monitors, send=notifier.send if notifier else None,
         prefs=Prefs(enabled=cfg.notifications, kinds=cfg.notify_on),
@@ -274,7 +281,7 @@ def start_session(
     )
     session.restore()
     poller = Poller(monitors, fan_out(*presenters, session))
-    return Running(client, poller, session, notifier, demo), cfg, list(cfg.problems)
+    return Running(client, poller, session, notifier, demo, database), cfg, list(cfg.problems)
 
 
 def run_watch(
@@ -445,7 +452,11 @@ def run_history(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_
     from .history import summary_lines, uptime
 
     now = time.time()
-    everything = HistoryStore(paths.data / "history.json").episodes()
+    database = open_database(paths.data)
+    try:
+        everything = HistoryStore(database).episodes()
+    finally:
+        database.close()
     episodes = [e for e in everything if (e.end or now) >= now - days * 86400]
     if as_json:
         print(_dumps({

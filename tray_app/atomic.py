@@ -6,6 +6,7 @@ import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -32,14 +33,23 @@ def write_atomic(path: Path, data: bytes) -> None:
                 os.close(dir_fd)
 
 
-def keep_aside(path: Path) -> Path | None:
-    """Move a bad file out of the way (``name.broken-<time>``) so nothing of it is lost."""
+def keep_aside(path: Path, companions: Sequence[str] = ()) -> Path | None:
+    """Move a bad file out of the way (``name.broken-<time>``) so nothing of it is lost.
+
+    ``companions`` are suffixes of files that belong to it (a database's ``-wal`` and
+    ``-shm``): they move first, to the same name plus their suffix, so a fresh file never
+    meets a stale companion. Raises OSError when a move fails (the file is then where it was).
+    """
     if not path.exists():
         return None
     target = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
     n = 1
-    while target.exists():
+    while any(Path(f"{target}{s}").exists() for s in ("", *companions)):
         target = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
         n += 1
+    for suffix in companions:
+        extra = Path(f"{path}{suffix}")
+        if extra.exists():
+            os.replace(extra, Path(f"{target}{suffix}"))
     os.replace(path, target)
     return target

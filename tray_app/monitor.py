@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import calendar
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from .core.assess import Assessment, Watch, assess
+from .core.assess import Assessment, Selector, Watch, assess
 from .core.hint import HintState, hint_text, step_hint
 from .core.levels import Level, worst
 from .core.model import Failure, FailureKind, Fetched, Incident, Summary
@@ -196,6 +196,21 @@ class Monitor:
         except Exception:  # noqa: BLE001 - a broken check must not stop the poll
             log.exception("connectivity check failed")
             return False
+
+    def learned_ids(self) -> dict[str, str]:
+        """The ids the page gave the components the user named (name casefolded -> id)."""
+        return {s.name.casefold(): s.id for s in (*self.watch.include, *self.watch.exclude)
+                if s.name and s.id}
+
+    def apply_learned_ids(self, ids: Mapping[str, str]) -> None:
+        """Give the named components the ids a previous run learned, so one the page renamed
+        since is still found (by id; a stale id falls back to the name)."""
+        def fill(sel: Selector) -> Selector:
+            learned = ids.get(sel.name.casefold()) if sel.name and not sel.id else None
+            return Selector(name=sel.name, id=learned) if learned else sel
+
+        self.watch = Watch(tuple(map(fill, self.watch.include)),
+                           tuple(map(fill, self.watch.exclude)))
 
     def next_delay(self) -> float:
         retry = self.last_failure.retry_after if self.last_failure else None

@@ -102,6 +102,23 @@ def _sample() -> str:
     return f"bundled sample page reads {level.value}"
 
 
+def _store() -> str:
+    import sqlite3
+    import time
+
+    from .history import Episode, HistoryStore
+    from .store import Database
+
+    db = Database(None)  # in memory: the self-test writes nothing to the user's folders
+    try:
+        HistoryStore(db).open(Episode("selftest", time.time(), None, "major_outage"))
+        if db.pending() or not HistoryStore(db).episodes():
+            raise RuntimeError("an episode written to the database did not read back")
+    finally:
+        db.close()
+    return f"SQLite {sqlite3.sqlite_version}"
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("tray", _tray),
     ("tray deps", _tray_deps),
@@ -109,6 +126,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("http+tls", _http),
     ("icons", _icons),
     ("sample", _sample),
+    ("store", _store),
 ]
 
 

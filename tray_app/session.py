@@ -55,7 +55,8 @@ class Session:
         self._reconciled: set[str] = set()
 
     def restore(self) -> None:
-        """Apply what the last run saved: alert state, page ids, pause, armed alert."""
+        """Apply what the last run saved: alert state, page and component ids, pause, armed
+        alert."""
         if self.store is None:
             return
         saved = self.store.load()
@@ -69,6 +70,7 @@ class Session:
             page_id = saved.page_ids.get(m.key)
             if page_id and hasattr(m.source, "page_id") and not m.source.page_id:
                 m.source.page_id = page_id
+            m.apply_learned_ids(saved.component_ids.get(m.key, {}))
         self.prefs = replace(self.prefs, paused_until=saved.paused_until, armed=saved.armed)
         self._alerts = list(saved.alerts)
         self.views = tuple(m.view() for m in self.monitors)
@@ -157,19 +159,20 @@ class Session:
             return
         services = {m.key: m.state for m in self.monitors}
         page_ids = {m.key: str(getattr(m.source, "page_id", "") or "") for m in self.monitors}
+        component_ids = {m.key: m.learned_ids() for m in self.monitors}
         # Only what matters after a restart decides whether to write: not every poll. The last
         # bad reading moves at every poll of an outage; it is saved to the nearest few minutes
         # (and exactly on quit).
         sig = (
             tuple((k, signature(s)) for k, s in services.items()),
             tuple(page_ids.items()), self.prefs.paused_until, self.prefs.armed,
-            self._alert_count,
+            self._alert_count, tuple((k, tuple(v.items())) for k, v in component_ids.items()),
         )
         if sig == self._saved_sig and not force:
             return
         self._saved_sig = sig
         self.store.save(Saved(services, page_ids, self.prefs.paused_until, self.prefs.armed,
-                              tuple(self._alerts), self.clock.time()))
+                              tuple(self._alerts), self.clock.time(), component_ids))
 
     def _changed(self) -> None:
         if self.on_change is not None:
