@@ -97,6 +97,8 @@ class Monitor:
     _assessed: object = None
     _summary: Summary | None = None
     _read: tuple[Assessment, Reading] | None = None
+    _loopback: tuple[str, bool] | None = None
+    _last_obs: object = None
 
     @property
     def hint(self) -> str:
@@ -104,7 +106,9 @@ class Monitor:
 
     @property
     def loopback(self) -> bool:
-        return is_loopback(host_of(self.source.base))
+        if self._loopback is None or self._loopback[0] != self.source.base:
+            self._loopback = (self.source.base, is_loopback(host_of(self.source.base)))
+        return self._loopback[1]
 
     def poll(self, now: float) -> tuple[Fetched, list[Effect]]:
         fetched = self.source.fetch()
@@ -121,7 +125,9 @@ class Monitor:
             assert fetched.failure is not None
             self.last_failure = fetched.failure
             obs = Unreachable(self.name, _failure_reason(fetched.failure), self._offline(fetched))
-        self.state, effects = step(self.state, obs, now, self.policy)
+        unchanged = obs is self._last_obs
+        self._last_obs = obs
+        self.state, effects = step(self.state, obs, now, self.policy, unchanged=unchanged)
         self._polls += 1
         quiet = self.hint_state.misses == 0
         if self.reach is not None and fetched.ok and (not quiet or

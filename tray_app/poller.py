@@ -118,7 +118,7 @@ class Poller:
 
     def _emit(self, m: Monitor, ok: bool, effects: list[Effect]) -> None:
         views = tuple(x.view() for x in self.monitors)
-        report = Report(m.view(), ok, tuple(effects), views)
+        report = Report(views[self.monitors.index(m)], ok, tuple(effects), views)
         try:
             self.on_report(report)
         except Exception:  # noqa: BLE001 - a presenter bug must not stop polling

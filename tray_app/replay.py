@@ -26,6 +26,7 @@ from .core.policy import Notify, format_duration
 from .core.prefs import Prefs
 from .core.statuspage import NotAStatuspage, parse_summary
 from .core.timeline import epoch
+from .core.urls import host_of
 from .monitor import Monitor, ServiceView
 from .poller import Poller, Report
 
@@ -99,6 +100,7 @@ class ReplaySource:
 
     def __init__(self, base: str) -> None:
         self.base = base
+        self._hosts = frozenset({host_of(base), "stspg.io"})
         self.page_id = ""
         self._doc: dict[str, Any] | None = None
         self._parsed: Summary | Failure | None = None
@@ -112,9 +114,7 @@ class ReplaySource:
         return False
 
     def hosts(self) -> frozenset[str]:
-        from .core.urls import host_of
-
-        return frozenset({host_of(self.base), "stspg.io"})
+        return self._hosts
 
     def serve(self, doc: dict[str, Any]) -> None:
         self._doc, self._parsed, self.error, self.offline = doc, None, "", False

@@ -186,7 +186,8 @@ class Event(enum.Enum):
 
 # (phase, event) -> (new phase or None to forget, action). Actions: "announce" a new incident,
 # "escalate" one already told, "reopen" one whose end was told, "end" (the all-clear machine
-# tells it), None.
+# tells it), None. Only what was open (NOTED, TOLD) can go; FIXED leaves by its end being
+# told, OVER by being forgotten after ``forget_after``.
 INCIDENT: dict[tuple[Phase | None, Event], tuple[Phase | None, str | None]] = {
     (None, Event.ABOVE): (Phase.TOLD, "announce"),
     (None, Event.SHOWN): (Phase.NOTED, None),
@@ -199,10 +200,8 @@ INCIDENT: dict[tuple[Phase | None, Event], tuple[Phase | None, str | None]] = {
     (Phase.TOLD, Event.GONE): (Phase.FIXED, "end"),
     (Phase.FIXED, Event.ABOVE): (Phase.TOLD, "escalate"),
     (Phase.FIXED, Event.SHOWN): (Phase.TOLD, None),  # back before its end was told
-    (Phase.FIXED, Event.GONE): (Phase.FIXED, None),
     (Phase.OVER, Event.ABOVE): (Phase.TOLD, "reopen"),
     (Phase.OVER, Event.SHOWN): (Phase.NOTED, None),
-    (Phase.OVER, Event.GONE): (Phase.OVER, None),
 }
 
 
@@ -217,7 +216,7 @@ class Record:
     exact: bool = True  # False: the app didn't watch its beginning; its length is a lower bound
     told: int = 0  # the alert class told (0: none)
     level: Level = Level.OPERATIONAL  # as last shown
-    seen: float = 0.0  # the last reading that showed it open
+    seen: float = 0.0  # when it last changed; once over, the last reading that showed it
     ended: float | None = None  # the reading that first showed it over
     unwatched: bool = False  # the app missed part of it: sleep, no connection, a long gap
     maintenance: bool = False
@@ -349,11 +348,18 @@ class PolicyState:
 
 
 def step(
-    state: PolicyState, obs: Observation, now: float, cfg: PolicyConfig | None = None
+    state: PolicyState, obs: Observation, now: float, cfg: PolicyConfig | None = None,
+    *, unchanged: bool = False,
 ) -> tuple[PolicyState, list[Effect]]:
+    """One observation. ``unchanged`` says the reading is the same as the last one (the page
+    didn't change), which lets a steady state skip the machines when none of them is due."""
     cfg = cfg or PolicyConfig()
     effects: list[Effect] = []
     old_level = state.level
+    if unchanged and isinstance(obs, Reading) and _steady(state, obs, now, cfg.timing):
+        return replace(state, last_reading=now,
+                       last_bad_at=now if state.clear is Clear.TROUBLE else state.last_bad_at
+                       ), effects
     if isinstance(obs, Woke):
         state = replace(state, grace_until=now + cfg.timing.wake_grace)
     elif isinstance(obs, Unreachable):
@@ -363,6 +369,20 @@ def step(
     if state.level is not old_level:
         effects.insert(0, LevelChanged(old_level, state.level))
     return state, effects
+
+
+def _steady(state: PolicyState, obs: Reading, now: float, t: Timing) -> bool:
+    """The same reading again, and nothing waiting on time or on a count: no machine can
+    move, only the time of the last reading does."""
+    return (
+        state.started and not state.adopt and not state.failures and state.grace_until is None
+        and state.clear is not Clear.CONFIRMING and state.last_reading is not None
+        and now - state.last_reading <= t.gap_tolerance
+        and all(f.phase is FlapPhase.CALM or now < f.opened + f.width for _, f in state.flaps)
+        and not any(r.phase is Phase.FIXED for r in state.records)
+        and all(m.starts_at - t.upcoming_lead > now or m.id in dict(state.upcoming_told)
+                for m in obs.upcoming)
+    )
 
 
 def _failed(state: PolicyState, obs: Unreachable, now: float, t: Timing) -> PolicyState:
@@ -381,6 +401,7 @@ class _Step:
 
     service: str
     now: float
+    previous: float | None  # the reading before this one
     cfg: PolicyConfig
     records: dict[str, Record]
     flaps: dict[str, Flap]
@@ -406,7 +427,8 @@ def _reading(
     state = replace(state, level=obs.level, reason=obs.detail, offline=False, failures=0,
                     grace_until=None, last_reading=now,
                     started=state.started or obs.level.is_known or bool(obs.incidents))
-    s = _Step(obs.service, now, cfg, {r.id: r for r in state.records}, dict(state.flaps))
+    s = _Step(obs.service, now, previous, cfg, {r.id: r for r in state.records},
+              dict(state.flaps))
     if gap:  # the app wasn't watching: lengths across the silence are lower bounds
         for key, r in s.records.items():
             if r.phase in (Phase.NOTED, Phase.TOLD, Phase.FIXED):
@@ -500,12 +522,12 @@ def _incidents(s: _Step, shown: list[_Seen], startup: bool, adopt: bool) -> list
         event = Event.ABOVE if above else Event.SHOWN
         phase, action = INCIDENT[(old.phase if old else None, event)]
         assert phase is not None
-        rec = replace(fresh, notice=notice) if old is None else replace(
-            old, name=fresh.name, level=fresh.level, seen=s.now, ended=None, notice=notice,
-            colouring=fresh.colouring, components=fresh.components or old.components,
-            maintenance=fresh.maintenance)
-        if old is not None and old.phase is Phase.OVER:  # back on the page: a new spell
-            rec = replace(rec, start=s.now, exact=True, unwatched=False, told=0)
+        if old is None:
+            rec = replace(fresh, notice=notice)
+        elif old.phase is Phase.OVER:  # back on the page: a new spell
+            rec = replace(fresh, notice=notice, told=0, phase=old.phase)
+        else:
+            rec = _refreshed(old, fresh, notice, s.now)
         if action and adopt:
             action = None  # restored from an older format: it was told before the restart
         if action:
@@ -518,21 +540,35 @@ def _incidents(s: _Step, shown: list[_Seen], startup: bool, adopt: bool) -> list
                        "change" if action == "reopen" else "worse", keys=(rec.id,))
         elif adopt and above:
             rec = replace(rec, told=klass)
-        s.records[rec.id] = replace(rec, phase=phase)
+        s.records[rec.id] = rec if rec.phase is phase else replace(rec, phase=phase)
     absorbed = _absorbed(s, on_page)
     for key, old in list(s.records.items()):
-        if key in on_page or old.phase is Phase.OVER:
+        if key in on_page or not old.open:  # only what was open can go
             continue
         phase, action = INCIDENT[(old.phase, Event.GONE)]
         if phase is None:
             del s.records[key]
             continue
-        rec = replace(old, phase=phase, colouring=False,
-                      ended=old.ended if old.ended is not None else s.now)
+        # It was on the page at the reading before this one (or at its last change).
+        last = max(old.seen, s.previous if s.previous is not None else old.seen)
+        rec = replace(old, phase=phase, colouring=False, seen=last, ended=s.now)
         if action == "end" and key in absorbed:  # an incident took over: nothing ended
             rec = replace(rec, phase=Phase.OVER, told=0)
         s.records[key] = rec
     return announce
+
+
+def _refreshed(old: Record, fresh: Record, notice: bool, now: float) -> Record:
+    """``old`` updated to what this reading shows. Unchanged, it stays the same object: an
+    open record's last sighting is the state's last reading, written down when it goes."""
+    if (old.name, old.level, old.colouring, old.maintenance, old.notice, old.ended) == (
+        fresh.name, fresh.level, fresh.colouring, fresh.maintenance, notice, None
+    ) and (not fresh.components or fresh.components == old.components):
+        return old
+    return replace(old, name=fresh.name, level=fresh.level, seen=now, ended=None,
+                   notice=notice, colouring=fresh.colouring,
+                   components=fresh.components or old.components,
+                   maintenance=fresh.maintenance)
 
 
 def _absorbed(s: _Step, on_page: set[str]) -> set[str]:
