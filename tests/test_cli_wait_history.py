@@ -60,7 +60,7 @@ def test_wait_usage_errors_exit_64(tmp_path: Path) -> None:
 
 def test_history_prints_the_recorded_outages(tmp_path: Path) -> None:
     now = time.time()
-    store = HistoryStore(tmp_path / "data" / "claude-status-tray" / "history.json")
+    store = HistoryStore(fs.app_paths(fs.isolated_env(tmp_path)).data / "history.json")
     store.close("Claude", now - 7200, now - 5400, "major_outage", False,
                 components=("claude.ai",), incidents=("Elevated errors",))
     store.close("Claude", now - 40 * 86400, now - 40 * 86400 + 60, "partial_outage", False)
@@ -96,7 +96,7 @@ def test_watch_keeps_the_history_too(tmp_path: Path) -> None:
              "--jsonl", "--no-notify"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        history = tmp_path / "data" / "claude-status-tray" / "history.json"
+        history = fs.app_paths(env).data / "history.json"
         try:
             time.sleep(1.5)
             server.set_level(Level.MAJOR_OUTAGE)
@@ -109,3 +109,17 @@ def test_watch_keeps_the_history_too(tmp_path: Path) -> None:
     assert history.exists(), "watch records outage episodes like the tray"
     episodes = json.loads(history.read_text())["episodes"]
     assert episodes and episodes[0]["worst"] == "major_outage"
+
+
+def test_history_prints_to_an_output_that_cannot_encode_it(tmp_path: Path) -> None:
+    """A Windows pipe is cp1252 and a C locale ASCII: what they can't show becomes "?",
+    never a UnicodeEncodeError (here "≥" and an incident named with an emoji)."""
+    env = {**fs.isolated_env(tmp_path), "PYTHONIOENCODING": "ascii"}
+    now = time.time()
+    store = HistoryStore(fs.app_paths(env).data / "history.json")
+    store.close("Claude", now - 7200, now - 5400, "major_outage", True,
+                incidents=("Elevated errors \N{POLICE CARS REVOLVING LIGHT}",))
+    result = subprocess.run([sys.executable, "-m", "tray_app", "history"], env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "major outage, ? 30 min (Elevated errors ?)" in result.stdout
