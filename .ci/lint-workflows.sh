@@ -36,9 +36,10 @@ fi
     || status=1
 
 # actions pinned by commit SHA ------------------------------------------------------------
-# `uses: owner/repo[/path]@<40 hex>`; local actions (./) and docker:// images are not used.
+# `uses: owner/repo[/path]@<40 hex>`, or a workflow of this repository (./.github/...).
 unpinned=$(grep -nE '^[[:space:]]*(-[[:space:]]+)?uses:' "${workflows[@]}" \
     | grep -vE 'uses:[[:space:]]*[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}([[:space:]]|$)' \
+    | grep -vE 'uses:[[:space:]]*\./\.github/workflows/[A-Za-z0-9_.-]+\.ya?ml([[:space:]]|$)' \
     || true)
 if [[ -n $unpinned ]]; then
     echo "lint-workflows: actions not pinned to a full commit SHA:" >&2

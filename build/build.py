@@ -279,8 +279,17 @@ def disk_image(build: Frozen) -> Path:
         # ditto keeps the bundle's symlinks, modes and extended attributes.
         run_checked(["ditto", str(build.size_path), str(content / build.size_path.name)])
         (content / "Applications").symlink_to("/Applications")
-        run_checked(["hdiutil", "create", "-volname", bundle.APP_NAME, "-srcfolder",
-                     str(content), "-fs", "HFS+", "-format", "UDZO", "-ov", str(target)])
+        argv = ["hdiutil", "create", "-volname", bundle.APP_NAME, "-srcfolder", str(content),
+                "-fs", "HFS+", "-format", "UDZO", "-ov", str(target)]
+        for attempt in range(1, 4):  # hdiutil now and then says "Resource busy": try again
+            try:
+                run_checked(argv, quiet=True)
+                break
+            except BuildFailed:
+                if attempt == 3:
+                    raise
+                log(f"hdiutil create failed (attempt {attempt} of 3); trying again in 5 s")
+                time.sleep(5)
     return target
 
 
