@@ -307,9 +307,11 @@ def test_run_key(argv: list[str]) -> None:
 # -- what is started ------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="pythonw.exe there")
 def test_the_command_is_this_python_with_the_module() -> None:
-    assert command() == [sys.executable, "-m", "tray_app"]
+    exe = Path(sys.executable)
+    if sys.platform == "win32" and exe.with_name("pythonw.exe").exists():
+        exe = exe.with_name("pythonw.exe")  # no console window at every login
+    assert command() == [str(exe), "-m", "tray_app"]
 
 
 def test_a_frozen_build_starts_itself(monkeypatch: pytest.MonkeyPatch) -> None:
