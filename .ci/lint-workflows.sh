@@ -32,7 +32,7 @@ if [[ ! -x $venv/bin/zizmor ]] || [[ "$("$venv/bin/zizmor" --version)" != "zizmo
     [[ -x $venv/bin/python ]] || "$py" -m venv "$venv"
     "$venv/bin/python" -m pip install -q "zizmor==$ZIZMOR_VERSION"
 fi
-"$venv/bin/zizmor" --offline --no-progress --config .github/zizmor.yml "${workflows[@]}" \
+"$venv/bin/zizmor" --offline --no-progress --color never --config .github/zizmor.yml "${workflows[@]}" \
     || status=1
 
 # actions pinned by commit SHA ------------------------------------------------------------
