@@ -3,6 +3,7 @@
 # (tests/test_frozen.py: --version, --selftest, `check --json` against a local page, and the
 # frozen tray on the virtual desktop). Uses the .venv that ./test.sh made (it has the test
 # and gtk extras; PyGObject gets bundled so the tray has real menus) and adds PyInstaller.
+# On Debian/Ubuntu it packages that build as a .deb too (.ci/test-deb.sh installs it).
 #
 # Usage: bash .ci/build-frozen.sh      (from anywhere; about a minute on a warm .venv)
 set -euo pipefail
@@ -18,8 +19,12 @@ echo "build-frozen: installing the build extra (PyInstaller) into .venv"
 "$py" -m pip install -q -e '.[build]'
 
 gi=auto
-[[ $(uname -s) == Linux ]] && gi=1  # Linux: bundling PyGObject is required, not optional
-"$py" build/build.py --onefolder-only --gi "$gi"
+deb=()
+if [[ $(uname -s) == Linux ]]; then
+    gi=1  # Linux: bundling PyGObject is required, not optional
+    command -v dpkg-deb >/dev/null && deb=(--deb)  # the .deb that .ci/test-deb.sh installs
+fi
+"$py" build/build.py --onefolder-only --gi "$gi" ${deb[@]+"${deb[@]}"}
 
 binary=dist/claude-status-tray/claude-status-tray
 set +e

@@ -4,7 +4,7 @@ Run from the repository root with the project's Python (``pip install -e '.[buil
 Linux also ``.[gtk]`` for real tray menus)::
 
     python build/build.py                  # one-folder and one-file builds
-    python build/build.py --onefolder-only # what CI runs (.ci/build-frozen.sh)
+    python build/build.py --onefolder-only --deb # what CI runs (.ci/build-frozen.sh)
 
 Steps: regenerate the app icons (icons/make_icons.py); run PyInstaller on
 build/claude-status-tray.spec with its work files in dist/.work/ (never in this source
@@ -13,8 +13,11 @@ network, and fail if either fails; time ``check --url http://127.0.0.1:PORT`` ag
 local status server (tray_app.demo.StatusServer) to its first output line, median of a few
 runs; print the sizes and that time (and write them to dist/budgets.json). Pack the
 one-folder build as one download: on Linux with the .desktop file, the icon and
-packaging/INSTALL.txt in dist/claude-status-tray-linux-<arch>.tar.gz; on macOS the .app in
-dist/claude-status-tray-macos-<arch>.zip; on Windows dist/claude-status-tray-windows-<arch>.zip.
+packaging/INSTALL.txt in dist/claude-status-tray-linux-<arch>.tar.gz (and with ``--deb`` a
+Debian package, dist/claude-status-tray_<version>_<arch>.deb: see build/deb.py); on macOS the
+.app in dist/claude-status-tray-macos-<arch>.zip and in a disk image,
+dist/claude-status-tray-macos-<arch>.dmg (hdiutil); on Windows
+dist/claude-status-tray-windows-<arch>.zip.
 
 No AppImage: appimagetool and the AppImage runtime are in neither Debian bookworm nor
 PyPI (the PyPI tools that make AppImages download appimagetool from GitHub at build time),
@@ -47,6 +50,7 @@ from typing import IO
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import bundle  # noqa: E402
+import deb  # noqa: E402
 
 ROOT = bundle.ROOT
 SPEC = HERE / "claude-status-tray.spec"
@@ -263,6 +267,32 @@ def package(build: Frozen) -> Path:
     return Path(shutil.make_archive(str(base), "zip", root_dir=DIST, base_dir=bundle.APP_ID))
 
 
+def disk_image(build: Frozen) -> Path:
+    """macOS: the .app in a compressed, read-only disk image (hdiutil, which every Mac has),
+    with a link to /Applications beside it so it can be dragged there."""
+    arch = platform.machine().lower() or "unknown"
+    target = DIST / f"{bundle.APP_ID}-macos-{arch}.dmg"
+    target.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cst-dmg-") as tmp:
+        content = Path(tmp) / bundle.APP_NAME
+        content.mkdir()
+        # ditto keeps the bundle's symlinks, modes and extended attributes.
+        run_checked(["ditto", str(build.size_path), str(content / build.size_path.name)])
+        (content / "Applications").symlink_to("/Applications")
+        argv = ["hdiutil", "create", "-volname", bundle.APP_NAME, "-srcfolder", str(content),
+                "-fs", "HFS+", "-format", "UDZO", "-ov", str(target)]
+        for attempt in range(1, 4):  # hdiutil now and then says "Resource busy": try again
+            try:
+                run_checked(argv, quiet=True)
+                break
+            except BuildFailed:
+                if attempt == 3:
+                    raise
+                log(f"hdiutil create failed (attempt {attempt} of 3); trying again in 5 s")
+                time.sleep(5)
+    return target
+
+
 def linux_tarball(build: Frozen, arch: str) -> Path:
     """dist/claude-status-tray-linux-<arch>.tar.gz: the one-folder build, the .desktop
     file, the 256 px icon and the install note, all under claude-status-tray/."""
@@ -311,11 +341,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="PyInstaller's defaults, no trimming (to measure what trimming saves)")
     p.add_argument("--clean", action="store_true", help="PyInstaller --clean (no cache)")
     p.add_argument("--runs", type=int, default=5, help="start-up timing runs (default 5)")
+    p.add_argument("--deb", action="store_true",
+                   help="Linux: also package the one-folder build as a .deb (dpkg-deb)")
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.deb and not LINUX:
+        log("--deb: Debian packages are built on Linux only")
+        return 2
     if Path.cwd().resolve() != ROOT:
         os.chdir(ROOT)
     kinds = ["one-folder"] if args.onefolder_only else ["one-folder", "one-file"]
@@ -345,7 +380,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         archive = package(frozen("one-folder"))
         report["archive"] = {"path": str(archive.relative_to(ROOT)),
                              "bytes": archive.stat().st_size}
-    except BuildFailed as exc:
+        if MACOS:
+            image = disk_image(frozen("one-folder"))
+            report["disk_image"] = {"path": str(image.relative_to(ROOT)),
+                                    "bytes": image.stat().st_size}
+        if args.deb:
+            started_deb = time.monotonic()
+            package_file = deb.build_deb(DIST / bundle.APP_ID, DIST, bundle.version())
+            log(f"deb: {package_file.name} in {time.monotonic() - started_deb:.0f} s")
+            report["deb"] = {"path": str(package_file.relative_to(ROOT)),
+                             "bytes": package_file.stat().st_size}
+    except (BuildFailed, deb.DebFailed) as exc:
         log(f"FAILED: {exc}")
         return 1
     report["build_s"] = round(time.monotonic() - started, 1)
@@ -363,9 +408,10 @@ def print_budgets(report: dict[str, object], kinds: Sequence[str]) -> None:
         log(f"  {kind:<10} {entry['path']}: {mib(entry['bytes'])}; start-up to the first "
             f"status line (check, loopback): median {entry['startup_median_s']:.2f} s of "
             f"{entry['startup_s']}")
-    archive = report.get("archive")
-    if isinstance(archive, dict):
-        log(f"  archive    {archive['path']}: {mib(archive['bytes'])}")
+    for key, label in (("archive", "archive"), ("disk_image", "disk image"), ("deb", "deb")):
+        entry = report.get(key)
+        if isinstance(entry, dict):
+            log(f"  {label:<10} {entry['path']}: {mib(entry['bytes'])}")
     log(f"  total build time {report['build_s']:.0f} s; written to dist/budgets.json")
 
 

@@ -20,15 +20,18 @@ import socket
 import ssl
 import struct
 import subprocess
+import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+from tray_app.app import AppPaths
 from tray_app.demo import Fault, summary
 
 LIMIT = 10.0  # no fault ever blocks longer than this
@@ -345,10 +348,16 @@ def last_modified_page(doc: dict[str, Any], stamp: str, recorder: Recorder) -> F
 # -- ports, DNS, TLS ------------------------------------------------------------------------------
 
 
+# How long a connect to a closed loopback port takes to be refused. Linux and macOS answer at
+# once; Windows resends the SYN and says "refused" only after about 2 s (2.0 s on GitHub's
+# windows-latest), so a client there needs a longer timeout to see the refusal at all.
+REFUSAL_S = 2.5 if sys.platform == "win32" else 0.0
+
+
 @contextlib.contextmanager
 def refused_port() -> Iterator[int]:
     """A loopback port that is bound (so nobody else takes it) but not listening: connecting
-    to it is refused at once."""
+    to it is refused (at once, but on Windows after `REFUSAL_S`)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.bind(("127.0.0.1", 0))
@@ -532,8 +541,14 @@ def trusting(cert: Path) -> ssl.SSLContext:
 
 
 def vm_rss_kib() -> int:
-    """This process's resident set size, from /proc/self/status."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+    """This process's resident set size: /proc/self/status on Linux, psutil elsewhere (a test
+    dependency off Linux)."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        import psutil
+
+        return int(psutil.Process().memory_info().rss) // 1024
+    for line in status.read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS in /proc/self/status")
@@ -546,7 +561,20 @@ def isolated_env(home: Path) -> dict[str, str]:
     for name in ("config", "data", "state", "cache"):
         (home / name).mkdir(parents=True, exist_ok=True)
         env[f"XDG_{name.upper()}_HOME"] = str(home / name)
-    env["HOME"] = str(home)
+    env["HOME"] = str(home)  # macOS: ~/Library/Logs
+    if sys.platform == "win32":
+        # platformdirs asks the Windows shell for AppData, unless these name it (4.8+).
+        for name, folder in (("LOCAL_APPDATA", "local"), ("APPDATA", "roaming")):
+            (home / folder).mkdir(exist_ok=True)
+            env[f"WIN_PD_OVERRIDE_{name}"] = str(home / folder)
+        env["USERPROFILE"] = str(home)
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # no desktop notifications from a test process
     return env
+
+
+def app_paths(env: Mapping[str, str]) -> AppPaths:
+    """Where the app, run with ``env`` (from `isolated_env`), keeps its config, data and logs:
+    asked of platformdirs as the app asks it, so each system's layout holds."""
+    with mock.patch.dict(os.environ, env, clear=True):
+        return AppPaths.default()

@@ -152,6 +152,8 @@ def test_xdg_entry_is_written_and_its_exec_line_runs_the_app(xdg: Path, tmp_path
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
 
 
+@pytest.mark.skipif(sys.platform == "win32",
+                    reason='a folder named with " and \\ in it: Windows forbids those characters')
 def test_an_awkward_argument_survives_the_exec_line_for_real(xdg: Path, tmp_path: Path) -> None:
     odd = tmp_path / 'cache $HOME "quoted" `tick` back\\slash 100% it\'s'
     argv = [sys.executable, "-X", f"pycache_prefix={odd}", "-m", "tray_app"]
@@ -194,16 +196,23 @@ def test_xdg_entry_is_removed_when_turned_off(xdg: Path) -> None:
 def test_xdg_follows_the_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))  # Path.home() on Windows
     assert XdgAutostart(argv=APP).path == tmp_path / ".config" / "autostart" / (
         "claude-status-tray.desktop"
     )
     assert XdgAutostart(tmp_path / "x", argv=APP).path.parent == tmp_path / "x" / "autostart"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux picks XDG")
-def test_linux_uses_xdg(xdg: Path) -> None:
+def test_each_system_gets_its_own_kind(xdg: Path) -> None:
+    """Linux an XDG entry (under XDG_CONFIG_HOME), macOS a LaunchAgent, Windows a Run value."""
     auto = for_platform()
-    assert isinstance(auto, XdgAutostart) and auto.path.is_relative_to(xdg)
+    if sys.platform.startswith("linux"):
+        assert isinstance(auto, XdgAutostart) and auto.path.is_relative_to(xdg)
+    elif sys.platform == "darwin":
+        assert isinstance(auto, LaunchAgent)
+        assert auto.path == Path.home() / "Library" / "LaunchAgents" / f"{LABEL}.plist"
+    else:
+        assert sys.platform == "win32" and isinstance(auto, RunKey)
 
 
 # -- macOS: a LaunchAgent ----------------------------------------------------------------------
@@ -298,9 +307,11 @@ def test_run_key(argv: list[str]) -> None:
 # -- what is started ------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="pythonw.exe there")
 def test_the_command_is_this_python_with_the_module() -> None:
-    assert command() == [sys.executable, "-m", "tray_app"]
+    exe = Path(sys.executable)
+    if sys.platform == "win32" and exe.with_name("pythonw.exe").exists():
+        exe = exe.with_name("pythonw.exe")  # no console window at every login
+    assert command() == [str(exe), "-m", "tray_app"]
 
 
 def test_a_frozen_build_starts_itself(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -242,7 +242,8 @@ def test_the_config_file_is_read_from_the_isolated_config_dir(
     tmp_path: Path, server: StatusServer
 ) -> None:
     server.set_level(Level.DEGRADED)
-    config = tmp_path / "config" / "claude-status-tray" / "config.toml"
+    paths = fs.app_paths(fs.isolated_env(tmp_path))
+    config = paths.config
     config.parent.mkdir(parents=True)
     config.write_text(f'url = "{server.url}"\ncomponents = ["claude code"]\n')
     code, doc = check_json(tmp_path, server.url.replace("127.0.0.1", "localhost"))
@@ -251,7 +252,7 @@ def test_the_config_file_is_read_from_the_isolated_config_dir(
     assert (code, doc["url"], doc["level"]) == (1, server.url, "degraded")
     assert [c["name"] for c in doc["components"]] == ["Claude Code"]
     assert config.read_text().startswith('url = "')  # left as it was
-    assert (tmp_path / "state" / "claude-status-tray" / "log").is_dir()  # logs: isolated too
+    assert paths.logs.is_dir() and paths.logs.is_relative_to(tmp_path)  # logs: isolated too
 
 
 def run_json_without_url(tmp_path: Path) -> tuple[int, dict[str, Any]]:

@@ -62,7 +62,7 @@ def test_wait_usage_errors_exit_64(tmp_path: Path) -> None:
 
 def test_history_prints_the_recorded_outages(tmp_path: Path) -> None:
     now = time.time()
-    database = open_database(tmp_path / "data" / "claude-status-tray")
+    database = open_database(fs.app_paths(fs.isolated_env(tmp_path)).data)
     store = HistoryStore(database)
     store.close("Claude", now - 7200, now - 5400, "major_outage", False,
                 components=("claude.ai",), incidents=("Elevated errors",))
@@ -100,7 +100,7 @@ def test_watch_keeps_the_history_too(tmp_path: Path) -> None:
              "--jsonl", "--no-notify"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        history = HistoryStore(Database(tmp_path / "data" / "claude-status-tray" / DATABASE))
+        history = HistoryStore(Database(fs.app_paths(env).data / DATABASE))
         try:
             time.sleep(1.5)
             server.set_level(Level.MAJOR_OUTAGE)
@@ -114,3 +114,19 @@ def test_watch_keeps_the_history_too(tmp_path: Path) -> None:
     history.db.close()
     assert episodes, "watch records outage episodes like the tray"
     assert episodes[0].worst == "major_outage"
+
+
+def test_history_prints_to_an_output_that_cannot_encode_it(tmp_path: Path) -> None:
+    """A Windows pipe is cp1252 and a C locale ASCII: what they can't show becomes "?",
+    never a UnicodeEncodeError (here "≥" and an incident named with an emoji)."""
+    env = {**fs.isolated_env(tmp_path), "PYTHONIOENCODING": "ascii"}
+    now = time.time()
+    database = open_database(fs.app_paths(env).data)
+    store = HistoryStore(database)
+    store.close("Claude", now - 7200, now - 5400, "major_outage", True,
+                incidents=("Elevated errors \N{POLICE CARS REVOLVING LIGHT}",))
+    database.close()
+    result = subprocess.run([sys.executable, "-m", "tray_app", "history"], env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "major outage, ? 30 min (Elevated errors ?)" in result.stdout

@@ -2,7 +2,10 @@
 flips from operational to a major outage and back.
 
 Output is read line by line on a thread with a deadline for every wait, and the process is
-stopped with SIGINT (then SIGTERM, then SIGKILL) so nothing is left running.
+stopped with SIGINT (then SIGTERM, then SIGKILL) so nothing is left running. Windows can't send
+a signal to another process (only TerminateProcess, or a console event that its
+``time.sleep`` would not notice): there the process is terminated, and whether a signal stops
+it cleanly is checked on Linux and macOS only.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from tray_app.core.levels import Level
 from tray_app.demo import StatusServer
 
 WAIT = 20.0  # seconds for any one expected event; each normally comes within 1-2 s
+POSIX_SIGNALS = sys.platform != "win32"
+NO_SIGNALS = "sends SIGINT/SIGTERM to another process: Windows has no such signals"
 Event = dict[str, Any]
 
 
@@ -86,8 +91,14 @@ def watch(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], J
             proc.stdout.close()
 
 
-def stop(proc: subprocess.Popen[str]) -> int:
-    """SIGINT, then SIGTERM, then SIGKILL, each with a deadline; returns the exit code."""
+def stop(proc: subprocess.Popen[str]) -> int | None:
+    """SIGINT, then SIGTERM, then SIGKILL, each with a deadline; returns the exit code, or
+    None on Windows, where the process can only be terminated (so its code says nothing)."""
+    if not POSIX_SIGNALS:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
+        return None
     for sig, wait in ((signal.SIGINT, 10.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
         if proc.poll() is not None:
             break
@@ -125,7 +136,7 @@ def test_watch_reports_an_outage_and_the_recovery(tmp_path: Path) -> None:
     assert down["title"] and "down" in down["title"]
     assert "Elevated errors across Claude.ai" in down["body"]
     assert "back" in back["title"]
-    assert code == 0, stderr
+    assert code == (0 if POSIX_SIGNALS else None), stderr
     assert "Traceback" not in stderr
 
     events = lines.events
@@ -151,7 +162,7 @@ def test_watch_of_an_unreachable_page_polls_without_alerting(tmp_path: Path) -> 
     lines.join()
     assert (first["ok"], first["level"]) == (False, "unknown")
     assert not [e for e in lines.events if e["event"] == "notification"]
-    assert code == 0
+    assert code == (0 if POSIX_SIGNALS else None)
 
 
 def test_watch_demo_prints_polls_within_seconds(tmp_path: Path) -> None:
@@ -163,9 +174,10 @@ def test_watch_demo_prints_polls_within_seconds(tmp_path: Path) -> None:
     assert first["ok"] is True and second["ok"] is True
     assert first["level"] in {lv.value for lv in Level if lv.is_known}
     assert time.monotonic() - started < 20
-    assert code == 0
+    assert code == (0 if POSIX_SIGNALS else None)
 
 
+@pytest.mark.skipif(not POSIX_SIGNALS, reason=NO_SIGNALS)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
 def test_watch_stops_at_once_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
     with StatusServer() as server, watch(tmp_path, "--url", server.url, "--interval", "1") as (

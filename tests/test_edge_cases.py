@@ -85,7 +85,7 @@ def test_malformed_urls_are_usage_errors(tmp_path: Path, url: str) -> None:
 
 def test_a_malformed_url_in_the_config_is_reported_not_fatal(tmp_path: Path) -> None:
     with StatusServer() as server:
-        cfg = tmp_path / "config" / "claude-status-tray" / "config.toml"
+        cfg = fs.app_paths(fs.isolated_env(tmp_path)).config
         cfg.parent.mkdir(parents=True)
         cfg.write_text('url = "https://[::1"\n')
         result = _app(tmp_path, "check", "--url", server.url)

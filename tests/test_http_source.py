@@ -3,6 +3,7 @@ tests of the pure failure mapping with httpx.MockTransport."""
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import socket
@@ -399,8 +400,12 @@ def test_a_failing_mirror_sends_the_source_back_to_the_primary(
 
 
 def test_connection_refused(client: HttpClient) -> None:
-    with fs.refused_port() as port:
-        got = source_for(f"http://127.0.0.1:{port}", client).fetch()
+    with contextlib.ExitStack() as stack:
+        if fs.REFUSAL_S >= TOTAL:  # Windows: a refusal comes after its SYN retries
+            client = HttpClient(total_timeout=fs.REFUSAL_S + 1)
+            stack.callback(client.close)
+        with fs.refused_port() as port:
+            got = source_for(f"http://127.0.0.1:{port}", client).fetch()
     assert got.failure is not None and got.failure.kind is FailureKind.CONNECT
     assert "refused" in got.failure.message
 

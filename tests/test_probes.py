@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import faultserver as fs
 from tray_app.core.urls import BadURL
 from tray_app.demo import StatusServer
 from tray_app.http import HttpClient
@@ -141,7 +142,7 @@ def recorder() -> Iterator[tuple[StatusServer, Recorder]]:
 
 @pytest.fixture
 def client() -> Iterator[HttpClient]:
-    c = HttpClient(total_timeout=2.0)
+    c = HttpClient(total_timeout=2.0 + fs.REFUSAL_S)  # Windows: a refusal takes about 2 s
     yield c
     c.close()
 

@@ -24,7 +24,8 @@ RSS_BUDGET_KIB = 2048
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc"),
+    pytest.mark.skipif(not Path("/proc/self/status").exists(),
+                       reason="reads RSS, tasks and fds from /proc/self: Linux only"),
 ]
 
 

@@ -132,4 +132,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
 
 
 def entry() -> None:
+    _replace_what_cannot_be_printed()
     sys.exit(main())
+
+
+def _replace_what_cannot_be_printed() -> None:
+    """A status page may name things in any script (and `history` prints "≥"), but a Windows
+    pipe (cp1252) or a C locale can't encode every character: print "?" for those instead of
+    dying with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
