@@ -32,6 +32,7 @@ from .poller import Poller, Report
 from .session import Session
 from .source import StatuspageSource
 from .state import StateStore
+from .wake import system_wake
 
 if TYPE_CHECKING:
     from .demo import DemoCycle, StatusServer
@@ -266,7 +267,7 @@ def start_session(
         store=store, history=history, on_change=on_change,
     )
     session.restore()
-    poller = Poller(monitors, fan_out(*presenters, session))
+    poller = Poller(monitors, fan_out(*presenters, session), wake=system_wake())
     return Running(client, poller, session, notifier, demo), cfg, list(cfg.problems)
 
 
