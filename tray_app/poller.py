@@ -8,6 +8,7 @@ counter, the wall clock jumping) and :meth:`Poller.run` (a wait that ended far t
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class Poller:
         self._stop = threading.Event()
         self._check_now = threading.Event()
         self._resumed = threading.Event()
+        self._inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._due = {m.key: self.clock.monotonic() for m in self.monitors}
         self._offset = self.clock.time() - self.clock.monotonic()
         self._slept = wake.slept() if wake is not None else 0.0
@@ -69,6 +71,15 @@ class Poller:
     def check_now(self) -> None:
         self._check_now.set()
         self._wake.set()
+
+    def post(self, change: Callable[[], None]) -> None:
+        """Run ``change`` on the polling thread before the next poll, then poll everything.
+
+        This is how the menu changes what a poll reads and writes (a monitor's watch): the
+        change waits for the poll in progress instead of racing it, and the UI never blocks.
+        """
+        self._inbox.put(change)
+        self.check_now()
 
     def resumed(self) -> None:
         """The machine just woke up (a wake source says so, from any thread): poll at once."""
@@ -114,6 +125,7 @@ class Poller:
     def tick(self) -> float:
         """Poll whatever is due (everything after "check now" or a wake); return the wait."""
         self.iterations += 1
+        self._apply_posted()
         mono = self.clock.monotonic()
         now = self.clock.time()
         everything = self._check_now.is_set()
@@ -131,6 +143,17 @@ class Poller:
                 self._poll(m)
         mono = self.clock.monotonic()
         return max(0.0, min(self._due[m.key] for m in self.monitors) - mono)
+
+    def _apply_posted(self) -> None:
+        while True:
+            try:
+                change = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                change()
+            except Exception:  # noqa: BLE001 - a bad change must not stop polling
+                log.exception("applying a change from the menu failed")
 
     def _woke(self, now: float, mono: float) -> bool:
         signalled = self._resumed.is_set()
