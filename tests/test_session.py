@@ -217,7 +217,7 @@ def test_a_long_outage_is_not_a_write_per_poll(rig: Rig, server: StatusServer) -
     rig.run(20)  # ten minutes of the same outage, polled every 30 s
     assert rig.store.writes - before <= 3
     rig.session.save(force=True)  # on quit: exact
-    saved = rig.saved()["services"]["main"]  # type: ignore[index]
+    saved = rig.saved()["services"][rig.monitor.key]  # type: ignore[index]
     assert saved["last_bad_at"] == rig.monitor.state.last_bad_at
 
 
@@ -227,7 +227,7 @@ def test_state_is_written_atomically(rig: Rig, server: StatusServer) -> None:
     server.set_level(Level.MAJOR_OUTAGE)
     rig.run(1)
     assert rig.store.path.stat().st_ino != inode  # replaced by a rename, not rewritten
-    assert rig.saved()["services"]["main"]["level"] == "major_outage"  # type: ignore[index]
+    assert rig.saved()["services"][rig.monitor.key]["level"] == "major_outage"  # type: ignore[index]
 
 
 def test_every_alert_is_saved_even_past_the_cap(rig: Rig) -> None:
