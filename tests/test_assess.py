@@ -182,7 +182,7 @@ def test_summary_problems_make_even_a_filtered_watch_unknown() -> None:
     doc["incidents"] = {"oops": True}  # an unreadable incident list might hide anything
     a = run(doc, names("claude.ai"))
     assert a.level is Level.UNKNOWN
-    assert "'incidents' is a object, not a list" in a.reasons
+    assert "'incidents' is an object, not a list" in a.reasons
 
 
 # --- groups ------------------------------------------------------------------------------------

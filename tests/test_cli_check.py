@@ -235,6 +235,22 @@ def test_a_page_that_is_not_a_statuspage_exits_64(
         _assert_usage_error(run(tmp_path, "check", "--url", server.url, *extra), words)
 
 
+def test_a_statuspage_with_wrong_types_is_unknown_exit_3_naming_them(
+    tmp_path: Path, server: StatusServer
+) -> None:
+    # Issue 11: this was "not a Statuspage" (64) with "has neither 'status' nor 'components'
+    # (keys: components, incidents, page, status)".
+    server.fault = fs.ok(b'{"page": {"id": "x", "name": "Claude"}, "status": "x", '
+                         b'"components": {"a": {"status": "operational"}}, "incidents": []}')
+    says = "'status' is a string, not an object; 'components' is an object, not a list"
+    code, doc = check_json(tmp_path, server.url)
+    assert code == 3 and doc["level"] == "unknown"
+    assert says in doc["headline"] or says in json.dumps(doc["reasons"])
+    proc = run(tmp_path, "check", "--url", server.url)
+    assert proc.returncode == 3 and says in proc.stdout
+    assert "neither" not in proc.stdout + proc.stderr
+
+
 # -- configuration --------------------------------------------------------------------------------
 
 

@@ -146,7 +146,8 @@ WRONG = [
     ("url", 'url = "http://status.claude.com"', "plain http"),
     ("url", "url = 42", "must be a string"),
     ("notifications", 'notifications = "yes"', "true or false"),
-    ("paused_until", "paused_until = nan", "number"),
+    ("paused_until", "paused_until = nan", "date and time"),
+    ("paused_until", "paused_until = 08:00:00", "date and time"),
     ("mirror", 'mirror = "https://mirror.example"', "{id}"),
     ("services", 'services = "github"', "array of tables"),
 ]
@@ -205,12 +206,9 @@ FULL = Config(
         ServiceConfig(PRESETS["github"].name, PRESETS["github"].url, key="github"),
         ServiceConfig(
             "Example", "https://status.example.com", (Selector(name="API", id="a1"),),
-            (Selector(name="Legacy"),), key="service2",
+            (Selector(name="Legacy"),), key="status.example.com",
         ),
-        ServiceConfig(
-            CLAUDE.name, CLAUDE.url, (), CLAUDE.watch.exclude, CLAUDE.page_id, CLAUDE.aliases,
-            CLAUDE.key,
-        ),
+        ServiceConfig(PRESETS["openai"].name, PRESETS["openai"].url, key="openai"),
     ),
     reachability=False,
     reachability_urls=("https://claude.ai",),

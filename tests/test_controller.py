@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from tray_app.controller import TrayController
 from tray_app.core.assess import Selector, Watch, assess
 from tray_app.core.levels import Level
 from tray_app.core.model import Fetched
-from tray_app.core.prefs import Prefs, until_tomorrow_morning
+from tray_app.core.prefs import Prefs, next_morning
 from tray_app.core.statuspage import parse_summary
 from tray_app.demo import COMPONENTS, summary
 from tray_app.history import Episode, HistoryStore
@@ -65,12 +66,19 @@ class FakeTray:
 
 
 class FakePoller:
-    def __init__(self) -> None:
+    """Counts "check now" and stop; changes posted to it run at the real loop's next tick."""
+
+    def __init__(self, driver: Poller) -> None:
+        self.driver = driver
         self.checks = 0
         self.stops: list[float] = []
 
     def check_now(self) -> None:
         self.checks += 1
+
+    def post(self, change: Callable[[], None]) -> None:
+        self.checks += 1
+        self.driver.post(change)
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stops.append(timeout)
@@ -101,7 +109,7 @@ class Rig:
         self.session = Session([self.monitor], prefs=Prefs(enabled=cfg.notifications),
                                store=StateStore(db), history=HistoryStore(db), clock=self.clock)
         self.driver = Poller([self.monitor], self.session, clock=self.clock)  # the real loop
-        self.poller = FakePoller()
+        self.poller = FakePoller(self.driver)
         self.tray = FakeTray()
         self.opened: list[str] = []
         self.config_path = tmp / "config.toml"
@@ -168,12 +176,12 @@ def test_toggle_component_saves_the_choice_by_id(rig: Rig) -> None:
     assert rig.watched() == {cid for cid, _ in COMPONENTS} - {GOVERNMENT}
     rig.controller.on_action("toggle_component", f"claude\t{CODE}")
     assert rig.poller.checks == 1
+    rig.poll()  # the change is made on the polling thread, before its next poll
     saved = rig.saved_config()["components"]
     assert saved == [{"id": cid, "name": name} for cid, name in COMPONENTS
                      if cid not in (CODE, GOVERNMENT)]
     text = rig.config_path.read_text(encoding="utf-8")
     assert f'{{ id = "{CLAUDE_AI}", name = "claude.ai" }}' in text
-    rig.poll()
     assert rig.watched() == {cid for cid, _ in COMPONENTS} - {GOVERNMENT, CODE}
     # A saved choice lists only what it holds: no temporary files next to it.
     assert sorted(p.name for p in rig.config_path.parent.iterdir()
@@ -222,9 +230,10 @@ def test_toggle_component_of_another_service_saves_its_own_choice(tmp_path: Path
     (svc,) = rig.controller.cfg.extra_services
     other = Monitor(svc.key, svc.name, PageSource(), watch=svc.watch)
     rig.session.monitors.append(other)
-    rig.driver = Poller(rig.session.monitors, rig.session, clock=rig.clock)
+    rig.driver = rig.poller.driver = Poller(rig.session.monitors, rig.session, clock=rig.clock)
     rig.poll()
     rig.controller.on_action("toggle_component", f"{svc.key}\t{CODE}")
+    rig.poll()
     cfg, problems = config_mod.load(rig.config_path)
     assert problems == [] and cfg.components == ()  # the main service's choice is untouched
     (saved,) = cfg.extra_services
@@ -255,6 +264,7 @@ def test_a_config_with_a_bad_value_is_kept_aside_too(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('interval = "often"\n', encoding="utf-8")
     rig = Rig(tmp_path)
     rig.controller.on_action("toggle_component", f"claude\t{CODE}")
+    rig.poll()
     assert len(list(tmp_path.glob("config.toml.broken-*"))) == 1
     assert rig.saved_config()["interval"] == 60
 
@@ -266,7 +276,7 @@ def test_pause_resume_and_arm(rig: Rig) -> None:
     assert rig.tray.models[-1].badge == "paused"
     assert StateStore(rig.session.store.path).load().paused_until == now + 3600  # type: ignore[union-attr]
     rig.controller.on_action("pause_tomorrow")
-    assert rig.session.prefs.paused_until == until_tomorrow_morning(now)
+    assert rig.session.prefs.paused_until == next_morning(now)
     rig.controller.on_action("resume")
     assert rig.session.prefs.paused_until == 0 and rig.tray.models[-1].badge == ""
     rig.controller.on_action("arm")
@@ -363,3 +373,88 @@ def test_flags_for_this_run_are_never_written_into_the_config(tmp_path: Path) ->
     assert saved["url"] == "https://status.claude.com"
     assert saved["interval"] == 120 and saved["components"] == []
     assert saved["services"][0]["preset"] == "github"
+
+
+# -- the menu and the poller share state without racing ----------------------------------
+
+
+class Gate:
+    """Holds one call on the thread named ``thread`` until released."""
+
+    def __init__(self, thread: str) -> None:
+        self.thread = thread
+        self.armed = True
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def hold(self) -> None:
+        if self.armed and threading.current_thread().name == self.thread:
+            self.armed = False
+            self.inside.set()
+            assert self.release.wait(5)
+
+
+def in_thread(name: str, target: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=target, name=name)
+    thread.start()
+    return thread
+
+
+def test_a_component_toggled_during_a_poll_is_not_lost(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The poll has read the watch and is assessing the page when the user unticks a component.
+    # It then writes back the watch it read (with the ids it learned): before, that undid the
+    # user's change, while the config file said otherwise.
+    import tray_app.monitor
+
+    gate = Gate("poller")
+    real = tray_app.monitor.assess
+
+    def assess_held(*args: Any, **kwargs: Any) -> Any:
+        gate.hold()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tray_app.monitor, "assess", assess_held)
+    poll = in_thread("poller", rig.poll)
+    assert gate.inside.wait(5)
+    ui = in_thread("ui", lambda: rig.controller.on_action("toggle_component", f"claude\t{CODE}"))
+    ui.join(2)
+    assert not ui.is_alive(), "the menu waited for the poll"
+    gate.release.set()
+    poll.join(5)
+    rig.poll()
+    assert CODE not in rig.watched()
+    assert all(s.id != CODE for s in rig.monitor.watch.include)
+    assert CODE not in {s["id"] for s in rig.saved_config()["components"]}
+
+
+class HeldClock(FakeClock):
+    def __init__(self, clock: FakeClock, gate: Gate) -> None:
+        self.clock, self.gate = clock, gate
+
+    def time(self) -> float:
+        self.gate.hold()
+        return self.clock.time()
+
+
+def test_a_pause_chosen_while_the_armed_alert_fires_does_not_rearm_it(rig: Rig) -> None:
+    # "Notify me when it's back" fires once and disarms (a report, on the polling thread).
+    # A pause chosen at that moment used to read the preferences before and write them after,
+    # arming the one-shot again.
+    rig.source.doc = summary(Level.MAJOR_OUTAGE)
+    rig.poll()
+    rig.controller.on_action("arm")
+    rig.source.doc = summary(Level.OPERATIONAL)
+    rig.poll()
+    assert rig.session.prefs.armed
+    gate = Gate("ui")
+    rig.controller.clock = HeldClock(rig.clock, gate)
+    ui = in_thread("ui", lambda: rig.controller.on_action("pause_1h"))
+    assert gate.inside.wait(5)
+    rig.poll()  # the second operational reading: back, the one-shot fires and disarms
+    assert not rig.session.prefs.armed
+    gate.release.set()
+    ui.join(5)
+    assert rig.session.prefs.paused_until == rig.clock.time() + 3600
+    assert not rig.session.prefs.armed

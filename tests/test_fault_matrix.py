@@ -115,8 +115,9 @@ CASES: dict[str, Case] = {
     "200-truncated-json": Case(_body("truncated"), _one(K.BAD_BODY), "not valid JSON"),
     "200-empty": Case(_body("empty"), _one(K.BAD_BODY), "empty"),
     "200-json-array": Case(_body("array"), _one(K.NOT_STATUSPAGE), "JSON array"),
-    "200-wrong-types": Case(_body("wrong_types"), _one(K.NOT_STATUSPAGE),
-                            "neither 'status' nor 'components'"),
+    # The Statuspage keys with values of the wrong types: read, and unknown, naming them.
+    "200-wrong-types": Case(_body("wrong_types"), None,
+                            "'status' is a number, not an object; 'components' is a string"),
     "200-deeply-nested": Case(_body("nested"), _one(K.BAD_BODY), "nests"),
     "200-captive-portal": Case(_body("captive_portal"), _one(K.NOT_JSON), "HTML"),
     "200-200MB-declared": Case(_huge(chunked=False), _one(K.TOO_LARGE), "larger than"),

@@ -151,7 +151,7 @@ def test_notifications_submenu_and_the_pause() -> None:
     v = view_of(summary())
     idle = find(model(v).menu, "Notifications")
     assert texts(idle.children) == [
-        "Enabled", "Pause for 1 hour", "Pause until tomorrow 08:00"
+        "Enabled", "Pause for 1 hour", "Pause until 08:00"
     ]
     assert idle.children[0].checked is True
     paused = model(v, prefs=Prefs(paused_until=NOW + 50 * 60 - 30))

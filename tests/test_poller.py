@@ -310,3 +310,19 @@ def test_loopback_pages_may_poll_faster_but_not_below_a_second(clock: FakeClock)
     assert Poller([fast], Reports(), clock=clock).tick() == 1.0
     remote = monitor("claude", page(), interval=5)
     assert Poller([remote], Reports(), clock=clock).tick() == 30.0
+
+
+def test_a_posted_change_runs_before_the_next_poll_which_follows_at_once(
+    clock: FakeClock,
+) -> None:
+    m = monitor("claude", interval=600)
+    order: list[str] = []
+    poller = Poller([m], lambda r: order.append("poll"), clock=clock)
+    poller.tick()
+    clock.advance(10)
+    poller.post(lambda: order.append("change"))
+    poller.post(lambda: 1 / 0)  # type: ignore[func-returns-value]  # logged, never fatal
+    poller.post(lambda: order.append("another"))
+    assert order == ["poll"]  # nothing runs on the caller's thread
+    poller.tick()
+    assert order == ["poll", "change", "another", "poll"]

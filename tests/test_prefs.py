@@ -10,7 +10,7 @@ import pytest
 
 from tray_app.core.levels import Level
 from tray_app.core.policy import Kind, Notify
-from tray_app.core.prefs import Prefs, describe_left, gate, pause_for, until_tomorrow_morning
+from tray_app.core.prefs import Prefs, describe_left, gate, next_morning, pause_for
 
 NOW = 1_800_000_000.0
 DOWN = Notify(Kind.DOWN, "Claude is down", "Major outage", Level.MAJOR_OUTAGE)
@@ -118,27 +118,52 @@ def local(y: int, mo: int, d: int, h: int, mi: int = 0) -> float:
     ("tz", "now", "expected"),
     [
         ("Europe/Berlin", (2026, 11, 24, 15, 0), (2026, 11, 25)),
-        ("Europe/Berlin", (2026, 11, 24, 7, 59), (2026, 11, 25)),
         ("Europe/Berlin", (2026, 11, 24, 23, 59), (2026, 11, 25)),
-        # Just after local midnight it is already the next day here but not in UTC.
-        ("Europe/Berlin", (2026, 11, 25, 0, 5), (2026, 11, 26)),
+        ("Europe/Berlin", (2026, 11, 24, 8, 0), (2026, 11, 25)),  # 08:00 sharp: the next one
+        # Before 08:00 the next 08:00 is the same morning (it was 30.5 h at 01:30).
+        ("Europe/Berlin", (2026, 11, 25, 1, 30), (2026, 11, 25)),
+        ("Europe/Berlin", (2026, 11, 24, 7, 59), (2026, 11, 24)),
+        ("Europe/Berlin", (2026, 11, 25, 0, 5), (2026, 11, 25)),
         ("America/Los_Angeles", (2026, 11, 24, 16, 30), (2026, 11, 25)),  # 00:30 UTC next day
-        ("Pacific/Auckland", (2026, 11, 25, 0, 10), (2026, 11, 26)),
+        ("Pacific/Auckland", (2026, 11, 25, 0, 10), (2026, 11, 25)),
         ("Europe/Berlin", (2026, 12, 31, 20, 0), (2027, 1, 1)),
         # Daylight saving starts / ends overnight: still 08:00 on the wall clock.
         ("Europe/Berlin", (2026, 3, 28, 22, 0), (2026, 3, 29)),
         ("Europe/Berlin", (2026, 10, 24, 22, 0), (2026, 10, 25)),
         ("America/New_York", (2026, 3, 7, 23, 30), (2026, 3, 8)),
+        # ... and in the same night, after midnight, before the change.
+        ("Europe/Berlin", (2026, 3, 29, 1, 30), (2026, 3, 29)),
+        ("Europe/Berlin", (2026, 10, 25, 1, 30), (2026, 10, 25)),
+        ("America/New_York", (2026, 3, 8, 1, 30), (2026, 3, 8)),
     ],
     ids=lambda v: v if isinstance(v, str) else "-".join(map(str, v)),
 )
-def test_until_tomorrow_morning(
+def test_next_morning(
     tz: str, now: tuple[int, ...], expected: tuple[int, int, int]
 ) -> None:
     zone(tz)
-    until = until_tomorrow_morning(local(*now))
+    until = next_morning(local(*now))
     assert until == local(*expected, 8)
     shown = time.localtime(until)
     assert (shown.tm_year, shown.tm_mon, shown.tm_mday, shown.tm_hour, shown.tm_min) == (
         *expected, 8, 0
     )
+
+
+@pytest.mark.usefixtures("local_zone")
+@pytest.mark.parametrize(
+    ("tz", "day", "hours"),
+    [
+        ("Europe/Berlin", (2026, 11, 25), 6.5),
+        ("Europe/Berlin", (2026, 3, 29), 5.5),  # 02:00 -> 03:00 in between: an hour shorter
+        ("Europe/Berlin", (2026, 10, 25), 7.5),  # 03:00 -> 02:00 in between: an hour longer
+        ("America/New_York", (2026, 3, 8), 5.5),
+    ],
+    ids=lambda v: v if isinstance(v, str | float) else "-".join(map(str, v)),
+)
+def test_pausing_at_half_past_one_lasts_until_that_morning(
+    tz: str, day: tuple[int, int, int], hours: float
+) -> None:
+    zone(tz)
+    now = local(*day, 1, 30)
+    assert next_morning(now) - now == hours * 3600

@@ -225,7 +225,7 @@ def test_a_long_outage_is_not_a_write_per_poll(rig: Rig, server: StatusServer) -
     rig.run(20)  # ten minutes of the same outage, polled every 30 s
     assert rig.store.writes - before <= 3
     rig.session.save(force=True)  # on quit: exact
-    saved = rig.saved().services["main"]
+    saved = rig.saved().services[rig.monitor.key]
     assert saved.last_bad_at == rig.monitor.state.last_bad_at
 
 
@@ -237,7 +237,7 @@ def test_each_change_is_committed_for_other_processes_at_once(rig: Rig,
     assert rig.saved().services["main"].level is Level.OPERATIONAL
     server.set_level(Level.MAJOR_OUTAGE)
     rig.run(1)
-    assert rig.saved().services["main"].level is Level.MAJOR_OUTAGE
+    assert rig.saved().services[rig.monitor.key].level is Level.MAJOR_OUTAGE
     assert rig.db.pending() == ()
 
 

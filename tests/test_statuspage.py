@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tray_app.core.assess import Watch, assess
 from tray_app.core.levels import Level
 from tray_app.core.statuspage import MAX_DEPTH, NAME_LIMIT, NotAStatuspage, decode, parse_summary
 
@@ -282,14 +283,57 @@ def test_unknown_maintenance_status_is_unknown(bad: Any) -> None:
 
 @pytest.mark.parametrize(
     "doc",
-    [[], [{"status": {}}], "summary", 3, 2.5, None, True, {}, {"page": {"id": "x"}},
+    [[], [{"status": {}}], "summary", 3, 2.5, None, True, {},
      {"error": {"type": "overloaded_error", "message": "Overloaded"}},
-     {"status": "ok", "components": {"a": "operational"}}],
+     {"status": "ok", "version": "1.2"}, {"components": "none"}, {"page": None, "status": None}],
     ids=repr,
 )
 def test_not_a_summary(doc: Any) -> None:
     with pytest.raises(NotAStatuspage, match="expected a Statuspage v2 summary.json"):
         parse_summary(doc)
+
+
+@pytest.mark.parametrize(
+    ("doc", "says"),
+    [({"hello": "world"}, "has none of a Statuspage's keys (keys: hello)"),
+     ({"status": "ok", "version": "1"},
+      "only Statuspage key is 'status' is a string, not an object (keys: status, version)")],
+    ids=["no-keys", "one-key-wrong"],
+)
+def test_not_a_summary_says_what_it_saw_without_contradiction(doc: Any, says: str) -> None:
+    with pytest.raises(NotAStatuspage) as caught:
+        parse_summary(doc)
+    assert says in str(caught.value)
+    assert "neither" not in str(caught.value)
+
+
+WRONG_TYPES = [
+    # The shape of the report in issue 11: every Statuspage key, two of the wrong type.
+    ({"page": {"id": "x", "name": "Claude"}, "status": "x",
+      "components": {"a": {"status": "operational"}}, "incidents": []},
+     "'status' is a string, not an object; 'components' is an object, not a list"),
+    ({"status": "ok", "components": {"a": "operational"}},
+     "'status' is a string, not an object; 'components' is an object, not a list"),
+    ({"status": 5, "components": "x"},
+     "'status' is a number, not an object; 'components' is a string, not a list"),
+    ({"page": [], "status": {"indicator": "none"}, "components": []},
+     "'page' is an array, not an object"),
+    ({"page": {"id": "x"}, "status": {"indicator": "none"}, "components": [], "incidents": 7},
+     "'incidents' is a number, not a list"),
+    ({"page": {"id": "x"}}, "'components' is missing"),
+]
+
+
+@pytest.mark.parametrize(("doc", "says"), WRONG_TYPES, ids=[w[1][:40] for w in WRONG_TYPES])
+@pytest.mark.parametrize("watch", [Watch(), Watch.of_names(["a"])], ids=["all", "filtered"])
+def test_a_statuspage_with_values_of_the_wrong_types_is_unknown_naming_them(
+    doc: Any, says: str, watch: Watch
+) -> None:
+    s = parse_summary(doc)
+    assert s.problems[0] == says
+    a = assess(s, watch, "Claude")
+    assert a.level is Level.UNKNOWN
+    assert a.reasons[0] == says and says in a.headline
 
 
 def test_a_status_json_is_read_but_flagged() -> None:
@@ -388,7 +432,11 @@ def test_real_summaries_parse_without_problems() -> None:
 
 
 def test_real_non_summaries_are_refused() -> None:
-    paths = samples("anthropic_api_*.json") + samples("anthropic_unresolved_*.json")
-    for path in paths:
+    for path in samples("anthropic_api_*.json"):
         with pytest.raises(NotAStatuspage):
             parse_summary(decode(path.read_bytes()))
+    # unresolved.json is a Statuspage document, just not a summary: read, and unknown.
+    for path in samples("anthropic_unresolved_*.json"):
+        s = parse_summary(decode(path.read_bytes()))
+        assert "'components' is missing" in s.problems, path.name
+        assert assess(s).level is Level.UNKNOWN

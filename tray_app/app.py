@@ -34,8 +34,10 @@ from .source import StatuspageSource
 from .state import StateStore
 from .store import Database
 from .userdata import open_database
+from .wake import system_wake
 
 if TYPE_CHECKING:
+    from .autostart import Autostart
     from .core.policy import Notify
     from .demo import DemoCycle, StatusServer
     from .monitor import ServiceView
@@ -90,6 +92,9 @@ def resolve_config(opts: Options, paths: AppPaths, err: TextIO) -> Config:
     for line in problems:
         print(f"warning: {line}", file=err)
         log.warning("%s", line)
+    for line in cfg.notes:
+        print(f"note: {line}", file=err)
+        log.info("%s", line)
     changes: dict[str, object] = {}
     if opts.url is not None:
         try:
@@ -257,8 +262,10 @@ def start_session(
     presenters: Sequence[Callable[[Report], None]] = (),
     on_change: Callable[[], None] | None = None,
     on_sent: Callable[[Notify, ServiceView], None] | None = None,
+    autostart: Autostart | None = None,
 ) -> tuple[Running, Config, list[str]]:
-    """Build everything a long-running mode needs (not yet started)."""
+    """Build everything a long-running mode needs (not yet started). The tray passes its
+    login item, which is made to match the file's ``autostart`` (never for ``--demo``)."""
     demo = None
     if opts.demo:
         from .demo import start_demo
@@ -266,6 +273,10 @@ def start_session(
         demo = start_demo()
         opts = replace(opts, url=demo[0].url, interval=opts.interval or 2.0)
     cfg = resolve_config(opts, paths, err)
+    if demo is None and autostart is not None:
+        from .autostart import apply
+
+        apply(autostart, cfg.autostart)
     policy = _demo_policy(cfg) if demo else None
     notifier = _make_notifier() if notify else None
     client = HttpClient()
@@ -280,7 +291,9 @@ def start_session(
         store=store, history=history, on_change=on_change, on_sent=on_sent,
     )
     session.restore()
-    poller = Poller(monitors, fan_out(*presenters, session))
+    if cfg.paused_until > session.prefs.paused_until:  # the file's pause, unless a later one
+        session.update_prefs(lambda p: replace(p, paused_until=cfg.paused_until))
+    poller = Poller(monitors, fan_out(*presenters, session), wake=system_wake())
     return Running(client, poller, session, notifier, demo, database), cfg, list(cfg.problems)
 
 
@@ -374,15 +387,16 @@ def _run_tray(opts: Options, paths: AppPaths, err: TextIO) -> int:
     from .tray import TrayIcon
 
     holder: list[TrayController] = []
+    autostart = for_platform()
     running, cfg, problems = start_session(
         opts, paths, err, notify=True,
-        on_change=lambda: holder[0].refresh() if holder else None,
+        on_change=lambda: holder[0].refresh() if holder else None, autostart=autostart,
     )
     controller = TrayController(
         running.session, running.poller, cfg,
         file_cfg=config_mod.load(opts.config_path or paths.config)[0],
         config_path=None if opts.demo else (opts.config_path or paths.config),
-        config_broken=bool(problems), autostart=for_platform(),
+        config_broken=bool(problems), autostart=autostart,
         show_chart=lambda: _show_chart(running.session, paths),
     )
     holder.append(controller)

@@ -3,6 +3,7 @@ LaunchAgent on macOS. Each writes only in the user's own profile."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from . import APP_ID, APP_NAME
 from .atomic import write_atomic
 
 LABEL = "com.claude-status-tray"
+
+log = logging.getLogger(__name__)
 
 
 def command() -> list[str]:
@@ -151,3 +154,24 @@ def for_platform() -> Autostart | None:
         return RunKey()
     return None
 
+
+
+def apply(autostart: Autostart | None, want: bool | None) -> str:
+    """Make the login item match the config's ``autostart`` (None: leave it as it is).
+
+    Idempotent: nothing is written when it already matches. Returns what happened, for the
+    log; a failure is logged and returned, never raised: the app runs on without it.
+    """
+    if want is None or autostart is None:
+        return "unchanged"
+    try:
+        if autostart.enabled() == want:
+            log.debug("start at login already %s", "on" if want else "off")
+            return "unchanged"
+        autostart.set(want)
+    except Exception as exc:  # noqa: BLE001 - a registry or file error must not stop the app
+        log.warning("can't turn start at login %s as the config asks: %s",
+                    "on" if want else "off", exc)
+        return f"failed: {exc}"
+    log.info("start at login turned %s, as the config asks", "on" if want else "off")
+    return "on" if want else "off"

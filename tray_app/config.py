@@ -7,6 +7,7 @@ only when the user changes a setting from the menu, and then atomically.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import os
@@ -68,9 +69,10 @@ class Config:
     mirror: str = "https://{id}.statuspage.io"
     notifications: bool = True
     paused_until: float = 0.0
-    autostart: bool = False
+    autostart: bool | None = None  # None: the file doesn't say; the menu's choice stands
     source_path: Path | None = field(default=None, compare=False)
     problems: tuple[str, ...] = field(default=(), compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)  # fine, but worth a word
 
     def timing(self) -> Timing:
         return Timing(interval=self.interval, recovery_confirmations=self.recovery_confirmations,
@@ -87,10 +89,19 @@ class Config:
             exclude = () if self.components else preset.watch.exclude
             return ServiceConfig(preset.name, self.url, self.components, exclude,
                                  preset.page_id, preset.aliases, preset.key)
-        return ServiceConfig("", self.url, self.components, key="main")
+        return ServiceConfig("", self.url, self.components, key=service_key(self.url))
 
     def services(self) -> tuple[ServiceConfig, ...]:
         return (self.main_service(), *self.extra_services)
+
+
+def service_key(url: str) -> str:
+    """What a service's state and menu entries are filed under: the preset's key for a known
+    page, else the page's address without the scheme (host, port and path). Never its place
+    in the file, so reordering or removing ``[[services]]`` can't hand one page's remembered
+    outage to another."""
+    preset = preset_for_url(url)
+    return preset.key if preset is not None else url.split("://", 1)[-1]
 
 
 class ConfigError(ValueError):
@@ -148,11 +159,23 @@ def from_dict(data: dict[str, Any], text: str = "", path: Path | None = None) ->
         values.pop("monitoring_grace", None)
         values.pop("stale_after", None)
         break
-    known = set(Config.__dataclass_fields__) | {"services", "notifications_paused_until"}
+    known = set(Config.__dataclass_fields__) - {"source_path", "problems", "notes",
+                                                "extra_services"}
+    known |= {"services", "notifications_paused_until"}
     for key in data:
         if key not in known:
             problems.append(f"{where}:{_line_of(text, key)}: unknown setting {key!r} ignored")
-    return replace(Config(source_path=path), **values), problems
+    cfg, repeats = _merge_repeats(replace(Config(source_path=path), **values))
+    for number, message in repeats:
+        problems.append(f"{where}:{_services_line(text, number)}: {message}")
+    notes = []
+    if data.get("reachability") is True and "unreachable" not in cfg.notify_on:
+        notes.append(
+            f"{where}:{_line_of(text, 'notify_on')}: notify_on leaves out \"unreachable\", so "
+            "the reachability hint shows in the menu but never notifies (add it to notify_on "
+            "to be told)"
+        )
+    return replace(cfg, notes=tuple(notes)), problems
 
 
 def _selectors(value: Any) -> tuple[Selector, ...]:
@@ -202,6 +225,8 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 20:
             raise ConfigError("must be a whole number from 1 to 20")
         return {"recovery_confirmations": value}
+    if key in ("paused_until", "notifications_paused_until"):
+        return {"paused_until": _epoch(value)}
     if key in ("reachability", "notifications", "autostart"):
         if not isinstance(value, bool):
             raise ConfigError("must be true or false")
@@ -214,14 +239,19 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, str) or "{id}" not in value:
             raise ConfigError("must be a URL template containing {id}")
         return {"mirror": value}
-    if key in ("paused_until", "notifications_paused_until"):
-        if (isinstance(value, bool) or not isinstance(value, int | float)
-                or not math.isfinite(value)):
-            raise ConfigError("must be a number (epoch seconds)")
-        return {"paused_until": float(value)}
     if key == "services":
         return {"extra_services": _services(value)}
     return {}
+
+
+def _epoch(value: Any) -> float:
+    """A TOML date-time (an offset, or local time) or epoch seconds."""
+    if isinstance(value, dt.datetime):
+        return value.timestamp()  # a local date-time (no offset) is taken in local time
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value)):
+        raise ConfigError("must be a date and time (2026-12-24T08:00:00) or epoch seconds")
+    return float(value)
 
 
 def _services(value: Any) -> tuple[ServiceConfig, ...]:
@@ -244,6 +274,7 @@ def _services(value: Any) -> tuple[ServiceConfig, ...]:
             url = page_base(url)
         except BadURL as exc:
             raise ConfigError(str(exc)) from exc
+        preset = preset or preset_for_url(url)  # a known page by its address: same key
         name = item.get("name", preset.name if preset else "")
         components = _selectors(item.get("components", []))
         exclude = _selectors(item.get("exclude", [])) if "exclude" in item else (
@@ -252,9 +283,53 @@ def _services(value: Any) -> tuple[ServiceConfig, ...]:
         out.append(ServiceConfig(
             str(name), url, components, exclude,
             preset.page_id if preset else "", preset.aliases if preset else frozenset(),
-            preset.key if preset else f"service{len(out) + 1}",
+            preset.key if preset else service_key(url),
         ))
     return tuple(out)
+
+
+def _merge_repeats(cfg: Config) -> tuple[Config, list[tuple[int, str]]]:
+    """Watch a page listed twice (in ``[[services]]``, or as the main url too) once, with the
+    components of both; return the merged config and, per repeat, its place and a message."""
+    out = [cfg.main_service()]
+    first: dict[str, tuple[int, str]] = {out[0].key: (0, "the main url")}
+    repeats: list[tuple[int, str]] = []
+    for number, svc in enumerate(cfg.extra_services, start=1):
+        if svc.key not in first:
+            first[svc.key] = (len(out), f"[[services]] #{number}")
+            out.append(svc)
+            continue
+        index, where = first[svc.key]
+        out[index] = _merge(out[index], svc)
+        repeats.append((number, f"[[services]] #{number} ({svc.url}) is the same page as "
+                                f"{where}; watching it once, with the components of both"))
+    if not repeats:
+        return cfg, []
+    return replace(cfg, components=out[0].components, extra_services=tuple(out[1:])), repeats
+
+
+def _merge(a: ServiceConfig, b: ServiceConfig) -> ServiceConfig:
+    def union(x: tuple[Selector, ...], y: tuple[Selector, ...]) -> tuple[Selector, ...]:
+        return x + tuple(s for s in y if s not in x)
+
+    if a.components and b.components:
+        components = union(a.components, b.components)
+        exclude = tuple(s for s in a.exclude if s in b.exclude)
+    elif a.components or b.components:  # one of them watches everything but its exclusions
+        chosen, rest = (a, b) if a.components else (b, a)
+        components, exclude = (), tuple(s for s in rest.exclude if s not in chosen.components)
+    else:
+        components, exclude = (), tuple(s for s in a.exclude if s in b.exclude)
+    return replace(a, name=a.name or b.name, components=components, exclude=exclude)
+
+
+def _services_line(text: str, number: int) -> int:
+    """The line of the ``number``-th ``[[services]]`` table (or of ``services =``)."""
+    headers = [m.start() for m in re.finditer(r"^[ \t]*\[\[[ \t]*services[ \t]*\]\]", text,
+                                              re.MULTILINE)]
+    if len(headers) >= number:
+        return text.count("\n", 0, headers[number - 1]) + 1
+    return _line_of(text, "services")
 
 
 def _toml_str(value: str) -> str:
@@ -296,8 +371,12 @@ def dumps(cfg: Config) -> str:
         "reachability_urls = [" + ", ".join(_toml_str(u) for u in cfg.reachability_urls) + "]",
         "online_check = [" + ", ".join(_toml_str(u) for u in cfg.online_check) + "]",
         f"mirror = {_toml_str(cfg.mirror)}",
-        f"autostart = {str(cfg.autostart).lower()}",
     ]
+    if cfg.autostart is not None:
+        lines.append(f"autostart = {str(cfg.autostart).lower()}")
+    if cfg.paused_until > 0:
+        when = dt.datetime.fromtimestamp(round(cfg.paused_until)).astimezone()
+        lines.append(f"paused_until = {when.isoformat()}")
     for s in cfg.extra_services:
         lines += ["", "[[services]]"]
         if s.key in PRESETS:  # keeps the preset's key, page id and aliases on reload

@@ -1,6 +1,12 @@
 """The tray's glue: turns the session's state into a :class:`TrayModel`, and menu actions into
 changes of settings. Menu callbacks arrive here on the UI thread and only set flags, change
-preferences or hand work to the poller."""
+preferences or hand work to the poller.
+
+Shared state has one owner each: the preferences are changed under the session's lock (the one
+the poller's reports hold), and what a poll reads and writes (a monitor's watch) is changed on
+the polling thread, between polls, through :meth:`Poller.post`. The settings file is written
+under this controller's lock, from either thread.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from .atomic import keep_aside
 from .clock import Clock, SystemClock
 from .config import Config
 from .core.assess import Selector, Watch
-from .core.prefs import Prefs, pause_for, until_tomorrow_morning
+from .core.prefs import Prefs, next_morning
 from .core.urls import safe_link
 from .menu import Extras, TrayModel, build
 from .poller import Poller
@@ -123,26 +129,33 @@ class TrayController:
             return
         self.open_url(url)
 
-    def _prefs(self, prefs: Prefs) -> None:
-        self.session.set_prefs(prefs)
+    def _prefs(self, change: Callable[[Prefs], Prefs]) -> Prefs:
+        # Read and written under the session's lock: never over what a report just changed.
+        return self.session.update_prefs(change)
 
     def _do_toggle_notifications(self, _arg: str) -> None:
-        enabled = not self.session.prefs.enabled
-        self._prefs(replace(self.session.prefs, enabled=enabled))
-        self._save_config(notifications=enabled)
+        prefs = self._prefs(lambda p: replace(p, enabled=not p.enabled))
+        self._save_config(notifications=prefs.enabled)
 
     def _do_pause_1h(self, _arg: str) -> None:
-        self._prefs(pause_for(self.session.prefs, self.clock.time(), 3600))
+        self._pause_until(self.clock.time() + 3600)
 
-    def _do_pause_tomorrow(self, _arg: str) -> None:
-        until = until_tomorrow_morning(self.clock.time())
-        self._prefs(replace(self.session.prefs, paused_until=until))
+    def _do_pause_tomorrow(self, _arg: str) -> None:  # "Pause until 08:00": the next 08:00
+        self._pause_until(next_morning(self.clock.time()))
 
     def _do_resume(self, _arg: str) -> None:
-        self._prefs(replace(self.session.prefs, paused_until=0.0))
+        self._pause_until(0.0)
+
+    def _pause_until(self, until: float) -> None:
+        self._prefs(lambda p: replace(p, paused_until=until))
+        # The pause lives in the state file. When the settings file carries one too
+        # (paused_until), it is kept in agreement, so a restart can't bring back a pause the
+        # menu ended.
+        if self.file_cfg.paused_until:
+            self._save_config(paused_until=until)
 
     def _do_arm(self, _arg: str) -> None:
-        self._prefs(replace(self.session.prefs, armed=not self.session.prefs.armed))
+        self._prefs(lambda p: replace(p, armed=not p.armed))
 
     def _do_toggle_autostart(self, _arg: str) -> None:
         if self.autostart is None:
@@ -161,6 +174,14 @@ class TrayController:
 
     def _do_toggle_component(self, arg: str) -> None:
         key, _, component_id = arg.partition("\t")
+        if not component_id or not any(m.key == key for m in self.session.monitors):
+            return
+        # A poll reads the monitor's watch and writes back the ids it learned: change it on
+        # the polling thread, between two polls (the next one follows at once).
+        self.poller.post(lambda: self._toggle_component(key, component_id))
+
+    def _toggle_component(self, key: str, component_id: str) -> None:
+        """On the polling thread."""
         monitor = next((m for m in self.session.monitors if m.key == key), None)
         if monitor is None or monitor.assessment is None:
             return
@@ -180,21 +201,21 @@ class TrayController:
             extras = tuple(replace(s, components=chosen, exclude=()) if s.key == key else s
                            for s in self.file_cfg.extra_services)
             self._save_config(extra_services=extras)
-        self.poller.check_now()
 
     def _save_config(self, **changes: Any) -> None:
-        self.cfg = replace(self.cfg, **changes)
-        self.file_cfg = cfg = replace(self.file_cfg, **changes)
-        if self.config_path is None:
-            return
-        try:
-            if self.config_broken:
-                moved = keep_aside(self.config_path)
-                log.warning("the broken config file was kept aside as %s", moved)
-                self.config_broken = False
-            config_mod.save(cfg, self.config_path)
-        except OSError as exc:
-            log.warning("can't save settings to %s: %s", self.config_path, exc)
+        with self._lock:  # from the UI thread, and from the polling thread (components)
+            self.cfg = replace(self.cfg, **changes)
+            self.file_cfg = cfg = replace(self.file_cfg, **changes)
+            if self.config_path is None:
+                return
+            try:
+                if self.config_broken:
+                    moved = keep_aside(self.config_path)
+                    log.warning("the broken config file was kept aside as %s", moved)
+                    self.config_broken = False
+                config_mod.save(cfg, self.config_path)
+            except OSError as exc:
+                log.warning("can't save settings to %s: %s", self.config_path, exc)
 
 
 def _open_in_browser(url: str) -> object:

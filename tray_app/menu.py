@@ -147,7 +147,7 @@ def _notifications(prefs: Prefs, now: float) -> Entry:
         items.append(Entry(f"Paused, {left} left", enabled=False))
         items.append(Entry("Resume now", "resume"))
     items.append(Entry("Pause for 1 hour", "pause_1h"))
-    items.append(Entry("Pause until tomorrow 08:00", "pause_tomorrow"))
+    items.append(Entry("Pause until 08:00", "pause_tomorrow"))  # the next 08:00
     return Entry("Notifications", children=tuple(items))
 
 

@@ -76,10 +76,17 @@ class Session:
         self.views = tuple(m.view() for m in self.monitors)
 
     def set_prefs(self, prefs: Prefs) -> None:
+        self.update_prefs(lambda _old: prefs)
+
+    def update_prefs(self, change: Callable[[Prefs], Prefs]) -> Prefs:
+        """Change the preferences from another thread (the menu): read and written under the
+        lock the poller's reports hold, so what a report changed in between (an armed alert
+        that fired and disarmed) is never written back over."""
         with self._lock:
-            self.prefs = prefs
+            self.prefs = prefs = change(self.prefs)
             self.save(force=True)
         self._changed()
+        return prefs
 
     def __call__(self, report: Report) -> None:
         with self._lock:

@@ -99,13 +99,6 @@ class Assessment:
         return tuple(c for c in self.components if c.watched)
 
 
-def _matches(sel: Selector, comp: Component, ids_on_page: set[str]) -> bool:
-    if sel.id and sel.id in ids_on_page:
-        return comp.id == sel.id
-    key = sel.name.casefold()
-    return bool(key) and (comp.name.casefold() == key or comp.id.casefold() == key)
-
-
 def _leaves(summary: Summary) -> list[Component]:
     """Components that count: group rows count through their children, not twice."""
     ids = {c.id for c in summary.components}
@@ -122,14 +115,28 @@ def _leaves(summary: Summary) -> list[Component]:
 def _select(
     summary: Summary, watch: Watch, leaves: list[Component]
 ) -> tuple[set[str], Watch, list[str]]:
-    """Return the watched leaf ids, the watch with learned ids, and names that matched nothing."""
-    ids_on_page = {c.id for c in summary.components}
-    children_of = {
-        c.id: {ch.id for ch in leaves if ch.group_id == c.id} for c in summary.components
-    }
+    """Return the watched leaf ids, the watch with learned ids, and names that matched nothing.
+
+    A selector with an id on the page matches that id; otherwise its name matches a component's
+    name or id, in any case. Indexes built once keep this linear in components + selectors.
+    """
+    children_of: dict[str, set[str]] = {}
+    for leaf in leaves:
+        if leaf.group_id:
+            children_of.setdefault(leaf.group_id, set()).add(leaf.id)
+    by_id: dict[str, list[Component]] = {}
+    by_key: dict[str, list[Component]] = {}  # casefolded names and ids, in page order
+    for c in summary.components:
+        by_id.setdefault(c.id, []).append(c)
+        keys = {c.name.casefold(), c.id.casefold()}
+        for key in sorted(keys):
+            by_key.setdefault(key, []).append(c)
 
     def resolve(sel: Selector) -> tuple[set[str], Selector]:
-        hits = [c for c in summary.components if _matches(sel, c, ids_on_page)]
+        if sel.id and sel.id in by_id:
+            hits = by_id[sel.id]
+        else:
+            hits = by_key.get(sel.name.casefold(), []) if sel.name else []
         chosen: set[str] = set()
         for c in hits:
             chosen |= children_of.get(c.id) or {c.id}

@@ -42,13 +42,17 @@ def pause_for(prefs: Prefs, now: float, seconds: float) -> Prefs:
     return replace(prefs, paused_until=now + seconds)
 
 
-def until_tomorrow_morning(now: float, hour: int = 8) -> float:
-    """Epoch seconds of the next day's ``hour``:00 in local time."""
+def next_morning(now: float, hour: int = 8) -> float:
+    """Epoch seconds of the next ``hour``:00 in local time: today's if it is still ahead
+    ("Pause until 08:00" at 01:30 ends at 08:00 that morning), else tomorrow's."""
     # Naive local times: ``timestamp()`` then applies the offset in force on that day, so a
     # daylight-saving change overnight doesn't move the end of the pause by an hour.
-    today = dt.datetime.fromtimestamp(now).date()
-    tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(hour))
-    return tomorrow.timestamp()
+    day = dt.datetime.fromtimestamp(now).date()
+    while True:  # today's, else tomorrow's
+        until = dt.datetime.combine(day, dt.time(hour)).timestamp()
+        if until > now:
+            return until
+        day += dt.timedelta(days=1)
 
 
 def describe_left(seconds: float) -> str:

@@ -5,6 +5,16 @@ before becomes an ``unknown`` part with its reason kept, so an unreadable page c
 as green. Keys we don't use are ignored, and the optional ones (``incidents``,
 ``scheduled_maintenances``, ``group``, ``time_zone``) may be absent, as some
 Statuspage-compatible providers leave them out.
+
+Only a document without the Statuspage shape raises :class:`NotAStatuspage`: a JSON object is
+read as a Statuspage when one of ``page``, ``status``, ``components``, ``incidents`` has the
+type a Statuspage gives it (object, object, array, array), or when at least two of them are
+there whatever their types (a null counts as left out). A Statuspage whose values have the
+wrong types is read, and reads ``unknown`` with a reason naming each one.
+
+The work is linear in the size of the document. At most :data:`MAX_COMPONENTS` components and
+:data:`MAX_INCIDENTS` incidents (and as many scheduled maintenances) are read; a page with more
+reads ``unknown``, saying so (no real page comes near: Claude's has 6 components, GitHub's 11).
 """
 
 from __future__ import annotations
@@ -33,6 +43,9 @@ NAME_LIMIT = 200
 MAX_UPDATES = 50  # of one incident's updates, read for times
 MAX_BODIES = 8  # of those, the newest whose text is kept (model names)
 BODY_TEXT_LIMIT = 600
+MAX_COMPONENTS = 2000
+MAX_INCIDENTS = 200  # unresolved incidents, and scheduled maintenances, each
+SHAPE: dict[str, type] = {"page": dict, "status": dict, "components": list, "incidents": list}
 EXPECTED = (
     "expected a Statuspage v2 summary.json: a JSON object with 'page', 'status' and 'components'"
 )
@@ -84,11 +97,13 @@ def parse_summary(doc: Any) -> Summary:
     """Build a :class:`Summary`; raises :class:`NotAStatuspage` only when ``doc`` is not one."""
     if not isinstance(doc, dict):
         raise NotAStatuspage(f"got a JSON {_kind(doc)} ({EXPECTED})")
-    if not isinstance(doc.get("status"), dict) and not isinstance(doc.get("components"), list):
-        keys = ", ".join(sorted(str(k) for k in doc)[:8]) or "none"
-        raise NotAStatuspage(f"the JSON object has neither 'status' nor 'components' (keys: {keys})"
-                             f"; {EXPECTED}")
+    present = [k for k in SHAPE if doc.get(k) is not None]  # null: as if left out
+    wrong = [k for k in present if not isinstance(doc[k], SHAPE[k])]
+    if len(wrong) == len(present) and len(present) < 2:
+        raise NotAStatuspage(_not_a_statuspage(doc, wrong))
     problems: list[str] = []
+    if wrong:  # one reason naming each wrong value: the first reason is the one shown
+        problems.append("; ".join(_wrong_type(k, doc[k]) for k in wrong))
     page = _page(doc.get("page"))
     indicator, indicator_level, description = _status(doc.get("status"))
     components = _components(doc.get("components"), problems)
@@ -105,6 +120,24 @@ def parse_summary(doc: Any) -> Summary:
         upcoming=upcoming,
         problems=tuple(problems),
     )
+
+
+def _wrong_type(key: str, value: Any) -> str:
+    expected = "an object" if SHAPE[key] is dict else "a list"
+    return f"'{key}' is {_a(_kind(value))}, not {expected}"
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _not_a_statuspage(doc: dict[Any, Any], wrong: list[str]) -> str:
+    keys = ", ".join(sorted(str(k)[:40] for k in doc)[:8]) or "none"
+    if wrong:
+        (key,) = wrong
+        return (f"the JSON object's only Statuspage key is {_wrong_type(key, doc[key])} "
+                f"(keys: {keys}); {EXPECTED}")
+    return f"the JSON object has none of a Statuspage's keys (keys: {keys}); {EXPECTED}"
 
 
 def _kind(value: Any) -> str:
@@ -144,8 +177,8 @@ def _components(raw: Any, problems: list[str]) -> tuple[Component, ...]:
         problems.append("'components' is missing")
         return ()
     if not isinstance(raw, list):
-        problems.append(f"'components' is a {_kind(raw)}, not a list")
-        return ()
+        return ()  # named by parse_summary
+    raw = _capped(raw, MAX_COMPONENTS, "components", problems)
     out: list[Component] = []
     for i, item in enumerate(raw):
         if not isinstance(item, Mapping):
@@ -153,6 +186,13 @@ def _components(raw: Any, problems: list[str]) -> tuple[Component, ...]:
             continue
         out.append(_component(item, i))
     return tuple(out)
+
+
+def _capped(raw: list[Any], cap: int, what: str, problems: list[str]) -> list[Any]:
+    if len(raw) <= cap:
+        return raw
+    problems.append(f"the page lists {len(raw)} {what}; only the first {cap} are read")
+    return raw[:cap]
 
 
 def _component(item: Mapping[str, Any], index: int) -> Component:
@@ -199,8 +239,8 @@ def _incidents(raw: Any, key: str, problems: list[str]) -> tuple[Incident, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        problems.append(f"'{key}' is a {_kind(raw)}, not a list")
-        return ()
+        return ()  # named by parse_summary
+    raw = _capped(raw, MAX_INCIDENTS, key, problems)
     out = []
     for i, item in enumerate(raw):
         if not isinstance(item, Mapping):
@@ -270,8 +310,9 @@ def _maintenances(
     if raw is None:
         return (), ()
     if not isinstance(raw, list):
-        problems.append(f"'scheduled_maintenances' is a {_kind(raw)}, not a list")
+        problems.append(f"'scheduled_maintenances' is {_a(_kind(raw))}, not a list")
         return (), ()
+    raw = _capped(raw, MAX_INCIDENTS, "scheduled maintenances", problems)
     active: list[Incident] = []
     upcoming: list[Incident] = []
     for i, item in enumerate(raw):
