@@ -234,7 +234,7 @@ def test_each_change_is_committed_for_other_processes_at_once(rig: Rig,
     """No buffering: the poll that saw the outage has written it before the next one. (That a
     crash mid-write leaves the last commit intact: test_store_processes.py.)"""
     rig.run(1)
-    assert rig.saved().services["main"].level is Level.OPERATIONAL
+    assert rig.saved().services[rig.monitor.key].level is Level.OPERATIONAL
     server.set_level(Level.MAJOR_OUTAGE)
     rig.run(1)
     assert rig.saved().services[rig.monitor.key].level is Level.MAJOR_OUTAGE
