@@ -432,7 +432,7 @@ def test_upcoming_maintenance_is_told_once_an_hour_ahead() -> None:
     soon = Upcoming("m1", "Database upgrade", T0 + 3 * HOUR, "Thu 02:00–03:00",
                     ("Claude API",))
     r = Run()
-    for k in range(0, 200):  # every minute for over three hours
+    for k in range(200):  # every minute for over three hours
         r.at(k * MIN, page(upcoming=(soon,)))
     ups = [(t, n) for t, n in r.notes if n.kind is Kind.UPCOMING]
     assert len(ups) == 1

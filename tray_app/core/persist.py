@@ -176,9 +176,10 @@ def restored(state: PolicyState, saved_at: float, now: float, timing: Timing | N
     """What a restart keeps: what was told (so nothing is told twice), never a stale level.
 
     Within ``restore_within`` the outage goes on where it was; the time the app was off is a
-    gap, so lengths across it are lower bounds. Later, the outage is history: what was told
-    about still-open incidents is kept (no repeat), but their ends aren't reported, and a
-    fresh start-up alert covers anything else. After ``forget_after`` nothing is kept.
+    gap, so lengths across it are lower bounds. Later, the outage itself is history (a fresh
+    start-up alert covers anything new, and an end left untold stays untold), but incidents
+    told about are remembered: not announced again while open, and "fixed, after at least…"
+    once they end. After ``forget_after`` nothing is kept.
     """
     t = timing or Timing()
     away = now - saved_at
@@ -191,8 +192,9 @@ def restored(state: PolicyState, saved_at: float, now: float, timing: Timing | N
     )
     if away <= t.restore_within:
         return state
-    records = tuple(replace(r, phase=Phase.OVER) if r.phase in (Phase.TOLD, Phase.FIXED)
-                    else r for r in state.records if r.phase is not Phase.NOTED)
+    records = tuple(replace(r, phase=Phase.OVER) if r.phase is Phase.FIXED
+                    else replace(r, unwatched=True) if r.phase is Phase.TOLD else r
+                    for r in state.records if r.phase is not Phase.NOTED)
     return replace(state, started=False, records=records, clear=Clear.CLEAR, ok_streak=0,
                    ok_since=None, episode_start=None, episode_worst=Level.OPERATIONAL,
                    last_bad_at=None, episode_gap=False, last_reading=None)
