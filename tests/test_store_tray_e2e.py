@@ -51,7 +51,8 @@ def test_a_tray_and_a_watch_running_together_keep_both_outages(
                         "Other back")
 
             claude.set_level(Level.MAJOR_OUTAGE)
-            down = desktop.wait_for_notification(lambda n: n["summary"].startswith("Claude is down"), 15)
+            down = desktop.wait_for_notification(
+                lambda n: n["summary"].startswith("Claude is down"), 15)
             assert down is not None, app.why()
             watch.until(lambda e: is_note("down")(e) and e["service"] == "Claude",
                         "Claude down in the watch")
