@@ -24,8 +24,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tray_app.core.incidents import PastIncident, parse_time  # noqa: E402
 from tray_app.core.levels import Level  # noqa: E402
-from tray_app.core.timeline import PastIncident, Rebuilt, epoch, rebuild  # noqa: E402
+from tray_app.core.timeline import Rebuilt, rebuild  # noqa: E402
 from tray_app.replay import Result, Sent  # noqa: E402
 
 ARCHIVE = (ROOT.parent / "shared" / "statuspage-samples" / "claude-incident-archive"
@@ -41,8 +42,8 @@ def load_2026(path: Path = ARCHIVE) -> list[dict[str, Any]]:
     raw = json.loads(path.read_text("utf-8"))
     out = []
     for inc in raw:
-        ups = [u for u in inc.get("incident_updates") or [] if epoch(u.get("created_at"))]
-        posted = min((epoch(u["created_at"]) or 0 for u in ups), default=None)
+        ups = [u for u in inc.get("incident_updates") or [] if parse_time(u.get("created_at"))]
+        posted = min((parse_time(u["created_at"]) or 0 for u in ups), default=None)
         if posted is not None and datetime.fromtimestamp(posted, UTC).strftime("%Y") == YEAR:
             out.append(inc)
     return out
@@ -190,8 +191,7 @@ def figures(result: Result, rebuilt: Rebuilt, poll_times: Sequence[float],
         if length is None or not ids:
             continue
         incs = [by_id[i] for i in ids if i in by_id]
-        starts = [epoch(i.raw.get("started_at")) or epoch(i.raw.get("created_at")) or i.posted
-                  for i in incs]
+        starts = [i.start for i in incs]
         ends = [i.closed_at for i in incs if i.closed_at is not None]
         if not starts or not ends:
             continue
@@ -261,7 +261,7 @@ def run_archive(incidents: list[dict[str, Any]], config: Path | None = None,
 
 
 def _ts(text: str) -> float:
-    t = epoch(text if "T" in text else text + "T00:00:00Z")
+    t = parse_time(text if "T" in text else text + "T00:00:00Z")
     if t is None:
         raise SystemExit(f"not a date: {text}")
     return t

@@ -16,18 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tray_app.core.estimate import (
-    COMPONENT_SAMPLE,
-    MAX_INCIDENTS,
-    Estimate,
-    History,
-    PastIncident,
-    Update,
-    estimate,
-    long_text,
-    parse_incidents,
-    short_text,
-)
+from tray_app.core.estimate import COMPONENT_SAMPLE, Estimate, estimate, long_text, short_text
+from tray_app.core.incidents import MAX_INCIDENTS, History, PastIncident, Update, parse_incidents
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARCHIVE = (

@@ -6,15 +6,14 @@ its own, so tests drive it poll by poll with a fake source.
 
 from __future__ import annotations
 
-import calendar
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
 from .core.assess import Assessment, Selector, Watch, assess
 from .core.hint import HintState, hint_text, step_hint
+from .core.incidents import parse_time
 from .core.levels import Level, worst
 from .core.model import Failure, FailureKind, Fetched, Incident, Summary
 from .core.policy import (
@@ -276,22 +275,9 @@ def _reading(a: Assessment) -> Reading:
         detail = ", ".join(affected[:3])
     if a.level is Level.UNKNOWN:
         detail = a.reasons[0] if a.reasons else detail
-    starts = [t for t in (_epoch(i.started_at) for i in colouring) if t is not None]
+    starts = [t for t in (parse_time(i.started_at) for i in colouring) if t is not None]
     return Reading(a.service, a.level, detail, min(starts) if starts else None,
                    incidents=a.incidents, loose=a.loose, loose_names=a.loose_names)
-
-
-def _epoch(stamp: str) -> float | None:
-    """Parse Statuspage's ISO 8601 times (``2026-09-10T09:12:03.095Z`` or with an offset)."""
-    if not stamp:
-        return None
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        return float(calendar.timegm(when.timetuple()))
-    return when.timestamp()
 
 
 def worst_view(views: list[ServiceView]) -> Level:

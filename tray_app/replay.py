@@ -20,12 +20,12 @@ from datetime import UTC, datetime, timezone
 from typing import Any, TextIO
 
 from .clock import FakeClock
+from .core.incidents import parse_time
 from .core.levels import Level
 from .core.model import Failure, FailureKind, Fetched, Summary
 from .core.policy import Notify, format_duration
 from .core.prefs import Prefs
 from .core.statuspage import NotAStatuspage, parse_summary
-from .core.timeline import epoch
 from .core.urls import host_of
 from .monitor import Monitor, ServiceView
 from .poller import Poller, Report
@@ -59,7 +59,7 @@ def parse_lines(lines: Iterable[str], name: str = "input") -> list[Line]:
             raise ReplayInputError(f"{where}: not JSON ({exc})") from None
         if not isinstance(obj, dict):
             raise ReplayInputError(f"{where}: expected a JSON object")
-        at = epoch(obj.get("at"))
+        at = parse_time(obj.get("at"))
         if at is None:
             raise ReplayInputError(f"{where}: \"at\" must be an ISO 8601 time, e.g. "
                                    "\"2026-03-27T14:05:00Z\"")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .incidents import parse_time
 from .levels import Level, worst
 from .model import Component, Incident, Summary
-from .timeline import epoch
 from .timing import Timing
 
 
@@ -171,7 +171,7 @@ def _touches(incident: Incident, watched: set[str], groups: set[str]) -> bool:
 
 
 def _monitoring_since(inc: Incident) -> float | None:
-    return epoch(inc.monitoring_since) or epoch(inc.updated_at)
+    return parse_time(inc.monitoring_since) or parse_time(inc.updated_at)
 
 
 @dataclass
@@ -217,7 +217,7 @@ def _judge(
         if inc.is_maintenance:
             j.level = inc.level
             continue
-        updated = epoch(inc.updated_at)
+        updated = parse_time(inc.updated_at)
         all_ok = all(levels.get(cid) is Level.OPERATIONAL for cid in j.touched)
         if updated is not None and all_ok and now is not None:
             if now - updated >= timing.stale_after:

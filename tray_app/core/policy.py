@@ -44,6 +44,7 @@ from dataclasses import dataclass, field, replace
 
 from . import notices
 from .assess import IncidentState
+from .incidents import parse_time
 from .levels import Level
 from .notices import format_duration
 from .timing import Timing
@@ -476,7 +477,7 @@ def _shown(obs: Reading, now: float, previous: float | None, startup: bool, t: T
     out = []
     earliest = (previous if previous is not None else now) - t.backdate_allowance
     for inc in obs.incidents:
-        start = _epoch(inc.started_at)
+        start = parse_time(inc.started_at)
         plausible = start is not None and earliest <= start <= now
         rec = Record(
             id=inc.id, name=inc.name, phase=Phase.NOTED,
@@ -764,9 +765,3 @@ def _remember(r: Record, now: float, t: Timing) -> bool:
     if r.phase is not Phase.OVER:
         return True
     return now - (r.ended if r.ended is not None else r.seen) < t.forget_after
-
-
-def _epoch(stamp: str) -> float | None:
-    from .timeline import epoch
-
-    return epoch(stamp)

@@ -21,16 +21,13 @@ Nothing here raises on bad input: entries that can't be used are skipped and cou
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .incidents import PastIncident, parse_incidents
 from .levels import COMPONENT_STATUS, INCIDENT_CLOSED, Level
-
-MAX_INCIDENTS = 5000
-MAX_UPDATES = 200  # per incident
 
 _INDICATOR = {  # the page-wide roll-up, as Statuspage words it
     0: ("none", "All Systems Operational"),
@@ -41,68 +38,9 @@ _INDICATOR = {  # the page-wide roll-up, as Statuspage words it
 }
 _IMPACT_RANK = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical": 4}
 
-
-def epoch(stamp: Any) -> float | None:
-    """Statuspage's ISO 8601 times (``2026-09-10T09:12:03.095Z`` or with an offset)."""
-    if not isinstance(stamp, str) or not stamp:
-        return None
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        return float(calendar.timegm(when.timetuple()))
-    return when.timestamp()
-
-
 def iso(ts: float) -> str:
     when = datetime.fromtimestamp(ts, UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-
-
-@dataclass(frozen=True)
-class Update:
-    at: float  # when it was posted
-    status: str
-    raw: Mapping[str, Any]
-    moves: tuple[tuple[str, str, str], ...]  # (component id, name, new status)
-
-
-@dataclass(frozen=True)
-class PastIncident:
-    """One incident as the rebuild uses it: its updates in posting order."""
-
-    id: str
-    name: str
-    impact: str
-    raw: Mapping[str, Any]
-    updates: tuple[Update, ...]
-    component_ids: tuple[str, ...]
-
-    @property
-    def posted(self) -> float:
-        return self.updates[0].at
-
-    @property
-    def closed_at(self) -> float | None:
-        """When an update first closed it (``resolved``/``postmortem``), or None."""
-        for u in self.updates:
-            if u.status in INCIDENT_CLOSED:
-                return u.at
-        return None
-
-    def status_at(self, t: float) -> str:
-        status = ""
-        for u in self.updates:
-            if u.at > t:
-                break
-            status = u.status
-        return status
-
-    @property
-    def shown_open(self) -> bool:
-        """Was it ever on the page unresolved? (A post-mortem notice never was.)"""
-        return self.updates[0].status not in INCIDENT_CLOSED
 
 
 @dataclass(frozen=True)
@@ -114,108 +52,29 @@ class Change:
 @dataclass
 class Rebuilt:
     page: dict[str, Any]
-    incidents: list[PastIncident]
+    incidents: list[PastIncident]  # those with updates, in the order they were posted
     changes: list[Change] = field(default_factory=list)
-    skipped: int = 0
-
-
-def incidents_of(doc: Any) -> tuple[list[Any], dict[str, Any]]:
-    """The incident list and page object of ``incidents.json`` (or of a bare list)."""
-    if isinstance(doc, list):
-        return doc, {}
-    if isinstance(doc, Mapping):
-        raw = doc.get("incidents")
-        page = doc.get("page")
-        return (raw if isinstance(raw, list) else []), (dict(page) if isinstance(page, Mapping)
-                                                          else {})
-    return [], {}
-
-
-def parse_incidents(doc: Any) -> tuple[list[PastIncident], int]:
-    """Incidents with at least one usable update, and how many entries were skipped."""
-    raw_list, _ = incidents_of(doc)
-    out: list[PastIncident] = []
-    skipped = 0
-    for item in raw_list[:MAX_INCIDENTS]:
-        inc = _incident(item)
-        if inc is None:
-            skipped += 1
-        else:
-            out.append(inc)
-    skipped += max(0, len(raw_list) - MAX_INCIDENTS)
-    out.sort(key=lambda i: i.posted)
-    return out, skipped
-
-
-def _incident(item: Any) -> PastIncident | None:
-    if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
-        return None
-    updates: list[Update] = []
-    raw_updates = item.get("incident_updates")
-    for u in (raw_updates if isinstance(raw_updates, list) else [])[:MAX_UPDATES]:
-        if not isinstance(u, Mapping):
-            continue
-        at = epoch(u.get("created_at"))
-        status = u.get("status")
-        if at is None or not isinstance(status, str):
-            continue
-        moves = []
-        affected = u.get("affected_components")
-        for a in affected if isinstance(affected, list) else []:
-            if isinstance(a, Mapping) and isinstance(a.get("code"), str) and isinstance(
-                a.get("new_status"), str
-            ):
-                moves.append((a["code"], str(a.get("name") or a["code"]), a["new_status"]))
-        updates.append(Update(at, status, u, tuple(moves)))
-    if not updates:
-        return None
-    updates.sort(key=lambda u: u.at)
-    comps = item.get("components")
-    ids = tuple(
-        c["id"] for c in (comps if isinstance(comps, list) else [])
-        if isinstance(c, Mapping) and isinstance(c.get("id"), str)
-    )
-    impact = item.get("impact")
-    return PastIncident(
-        id=item["id"], name=str(item.get("name") or item["id"]),
-        impact=impact if isinstance(impact, str) else "", raw=item, updates=tuple(updates),
-        component_ids=ids,
-    )
-
-
-def _components(incidents: list[PastIncident]) -> dict[str, dict[str, Any]]:
-    """Every component any incident names, with its final name, in page order."""
-    found: dict[str, dict[str, Any]] = {}
-    for inc in incidents:
-        comps = inc.raw.get("components")
-        for c in comps if isinstance(comps, list) else []:
-            if isinstance(c, Mapping) and isinstance(c.get("id"), str):
-                found[c["id"]] = {k: v for k, v in c.items() if k != "status"}
-        for u in inc.updates:
-            for cid, name, _ in u.moves:
-                found.setdefault(cid, {"id": cid, "name": name, "position": 999})
-    ordered = sorted(found.values(), key=lambda c: (_num(c.get("position")), str(c["name"])))
-    return {str(c["id"]): c for c in ordered}
-
-
-def _num(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 999
+    problems: tuple[str, ...] = ()
 
 
 def rebuild(doc: Any, *, page: Mapping[str, Any] | None = None) -> Rebuilt:
     """One summary document per moment the page changed, in time order."""
-    incidents, skipped = parse_incidents(doc)
-    _, doc_page = incidents_of(doc)
-    page_obj = dict(page or doc_page or {})
-    if not page_obj and incidents:
-        page_obj = {"id": str(incidents[0].raw.get("page_id") or ""), "name": "", "url": ""}
-    components = _components(incidents)
+    history = parse_incidents(doc)
+    incidents = sorted((i for i in history if i.updates), key=lambda i: i.posted)
+    doc_page = doc.get("page") if isinstance(doc, Mapping) else None
+    page_obj = dict(page or (doc_page if isinstance(doc_page, Mapping) else {}) or {})
+    components: dict[str, str] = {}  # id -> name, in the order the page lists them
+    for inc in history:
+        for cid, name in inc.components:
+            components.setdefault(cid, name)
+        for u in inc.updates:
+            for cid, name, _ in u.moves:
+                components.setdefault(cid, name)
     statuses = {cid: "operational" for cid in components}
-    events = sorted(
-        ((u.at, n, k) for n, inc in enumerate(incidents) for k, u in enumerate(inc.updates)),
-    )
+    events = sorted((u.at, n, k) for n, inc in enumerate(incidents)
+                    for k, u in enumerate(inc.updates))
     shown: dict[int, int] = {}  # incident index -> updates posted so far
-    result = Rebuilt(page_obj, incidents, skipped=skipped)
+    result = Rebuilt(page_obj, incidents, problems=history.problems)
     i = 0
     while i < len(events):
         at = events[i][0]
@@ -232,14 +91,16 @@ def rebuild(doc: Any, *, page: Mapping[str, Any] | None = None) -> Rebuilt:
 
 def _summary(
     page: Mapping[str, Any],
-    components: Mapping[str, Mapping[str, Any]],
+    components: Mapping[str, str],
     statuses: Mapping[str, str],
     incidents: list[PastIncident],
     shown: Mapping[int, int],
     at: float,
 ) -> dict[str, Any]:
-    comps = [{**c, "status": statuses[cid], "updated_at": iso(at)} for cid, c in
-             components.items()]
+    stamp = iso(at)
+    comps = [{"id": cid, "name": name, "status": statuses[cid], "position": k + 1,
+              "group": False, "group_id": None, "updated_at": stamp}
+             for k, (cid, name) in enumerate(components.items())]
     open_incidents = []
     for n, count in sorted(shown.items(), key=lambda kv: -incidents[kv[0]].posted):
         inc = incidents[n]
@@ -248,22 +109,28 @@ def _summary(
         if status in INCIDENT_CLOSED:
             continue
         touched = list(dict.fromkeys(cid for u in posted for cid, _, _ in u.moves))
-        ids = touched or list(inc.component_ids)
+        ids = touched or [cid for cid, _ in inc.components]
         open_incidents.append({
-            **{k: v for k, v in inc.raw.items() if k not in ("incident_updates", "components")},
-            "status": status,
-            "updated_at": iso(posted[-1].at),
-            "resolved_at": None,
-            "incident_updates": [dict(u.raw) for u in reversed(posted)],
-            "components": [{**components[cid], "status": statuses[cid]} for cid in ids
-                           if cid in components],
+            "id": inc.id, "name": inc.name, "status": status, "impact": inc.impact,
+            "created_at": iso(inc.created), "started_at": iso(inc.start),
+            "updated_at": iso(posted[-1].at), "monitoring_at": None, "resolved_at": None,
+            "shortlink": inc.url, "page_id": page.get("id", ""),
+            "incident_updates": [
+                {"status": u.status, "body": u.body, "created_at": iso(u.at),
+                 "display_at": iso(u.at),
+                 "affected_components": [{"code": cid, "name": name, "new_status": new}
+                                         for cid, name, new in u.moves]}
+                for u in reversed(posted)
+            ],
+            "components": [{"id": cid, "name": components[cid], "status": statuses[cid]}
+                           for cid in ids if cid in components],
         })
     rank = max([_IMPACT_RANK.get(str(i.get("impact")), 0) for i in open_incidents]
                + [COMPONENT_STATUS.get(s, Level.OPERATIONAL).rank for s in statuses.values()]
                + [0])
     indicator, description = _INDICATOR[rank]
     return {
-        "page": {**page, "updated_at": iso(at)},
+        "page": {**page, "updated_at": stamp},
         "status": {"indicator": indicator, "description": description},
         "components": comps,
         "incidents": open_incidents,
