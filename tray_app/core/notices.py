@@ -31,6 +31,8 @@ def format_duration(seconds: float) -> str:
 
 
 def length_text(seconds: float, lower_bound: bool) -> str:
+    if lower_bound and seconds < 60:
+        return "a while (the app missed part of it)"
     return ("at least " if lower_bound else "") + format_duration(seconds)
 
 
@@ -96,6 +98,9 @@ def back(service: str, length: float, lower_bound: bool, names: Sequence[str] = 
         body = (
             f"It had problems for at least {format_duration(length)}; it wasn't watched for "
             "part of that time (sleep or no connection), so the exact length isn't known."
+        ) if length >= 60 else (
+            "It had problems while it wasn't watched (sleep or no connection), so how long "
+            "isn't known."
         )
     else:
         title = f"{service} is back, after {format_duration(length)}"

@@ -176,10 +176,10 @@ def restored(state: PolicyState, saved_at: float, now: float, timing: Timing | N
     """What a restart keeps: what was told (so nothing is told twice), never a stale level.
 
     Within ``restore_within`` the outage goes on where it was; the time the app was off is a
-    gap, so lengths across it are lower bounds. Later, the outage itself is history (a fresh
-    start-up alert covers anything new, and an end left untold stays untold), but incidents
-    told about are remembered: not announced again while open, and "fixed, after at least…"
-    once they end. After ``forget_after`` nothing is kept.
+    gap, so lengths across it are lower bounds. Later, the outage is history: a fresh
+    start-up alert covers anything new, and the ends of what was told are old news, never
+    told; but incidents told about are remembered, so one still open isn't announced again.
+    After ``forget_after`` nothing is kept.
     """
     t = timing or Timing()
     away = now - saved_at
@@ -193,7 +193,8 @@ def restored(state: PolicyState, saved_at: float, now: float, timing: Timing | N
     if away <= t.restore_within:
         return state
     records = tuple(replace(r, phase=Phase.OVER) if r.phase is Phase.FIXED
-                    else replace(r, unwatched=True) if r.phase is Phase.TOLD else r
+                    else replace(r, unwatched=True, quiet_end=True) if r.phase is Phase.TOLD
+                    else r
                     for r in state.records if r.phase is not Phase.NOTED)
     return replace(state, started=False, records=records, clear=Clear.CLEAR, ok_streak=0,
                    ok_since=None, episode_start=None, episode_worst=Level.OPERATIONAL,

@@ -224,6 +224,7 @@ class Record:
     colouring: bool = False  # shown, concerns the user, and still colours the icon
     components: tuple[str, ...] = ()
     notice: bool = False  # first seen already fixed: news only if it opens up again
+    quiet_end: bool = False  # told long before a restart: its end is old news, not told
 
     @property
     def open(self) -> bool:
@@ -553,7 +554,9 @@ def _incidents(s: _Step, shown: list[_Seen], startup: bool, adopt: bool) -> list
         # It was on the page at the reading before this one (or at its last change).
         last = max(old.seen, s.previous if s.previous is not None else old.seen)
         rec = replace(old, phase=phase, colouring=False, seen=last, ended=s.now)
-        if action == "end" and key in absorbed:  # an incident took over: nothing ended
+        if action == "end" and (key in absorbed or old.quiet_end):
+            # An incident took over the loose trouble, or the app was away for this one's
+            # story: nothing to tell of its end.
             rec = replace(rec, phase=Phase.OVER, told=0)
         s.records[key] = rec
     return announce
