@@ -49,20 +49,6 @@ def load_2026(path: Path = ARCHIVE) -> list[dict[str, Any]]:
     return out
 
 
-def lines_for(rebuilt: Rebuilt, lead: float = HOUR, tail: float = 6 * HOUR) -> list[str]:
-    """The replay input: an all-clear page ``lead`` before the first change, then each change,
-    then the end ``tail`` after the last."""
-    first = rebuilt.changes[0]
-    calm = dict(first.summary)
-    calm["incidents"] = []
-    calm["components"] = [{**c, "status": "operational"} for c in first.summary["components"]]
-    calm["status"] = {"indicator": "none", "description": "All Systems Operational"}
-    rows = [{"at": _iso(first.at - lead), "summary": calm}]
-    rows += [{"at": _iso(c.at), "summary": c.summary} for c in rebuilt.changes]
-    rows.append({"at": _iso(rebuilt.changes[-1].at + tail), "end": True})
-    return [json.dumps(r) for r in rows]
-
-
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -252,10 +238,10 @@ def run_archive(incidents: list[dict[str, Any]], config: Path | None = None,
                 models: str | None = None) -> tuple[Result, Rebuilt]:
     """Replay the incidents with the app's defaults (or ``config``); no desktop, no files."""
     from tray_app.app import replay_setup
-    from tray_app.replay import parse_lines, run
+    from tray_app.replay import from_rebuilt, run
 
     rebuilt = rebuild(incidents, page=CLAUDE_PAGE)
-    lines = parse_lines(lines_for(rebuilt), "archive")
+    lines = from_rebuilt(rebuilt)
     monitor, source, prefs = replay_setup(config=config)
     return run(lines, monitor, source, prefs=prefs), rebuilt
 

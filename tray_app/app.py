@@ -16,12 +16,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from . import APP_ID
 from . import config as config_mod
 from .clock import Clock, SystemClock
 from .config import Config, ServiceConfig
 from .console import EXIT_CODES, ConsolePresenter, check_json, iso, one_line, waybar
 from .core.assess import Selector
 from .core.levels import Level
+from .core.model import Failure
+from .core.models import parse_filter
 from .core.policy import PolicyConfig
 from .core.prefs import Prefs
 from .core.urls import BadURL, host_of, is_loopback, page_base
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
     from .demo import DemoCycle, StatusServer
     from .monitor import ServiceView
     from .notifier import Notifier
-    from .replay import ReplaySource
+    from .replay import Line, ReplaySource
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,7 @@ class Options:
     demo: bool = False
     config_path: Path | None = None
     verbose: bool = False
+    models: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,12 @@ def resolve_config(opts: Options, paths: AppPaths, err: TextIO) -> Config:
         if opts.interval <= 0:
             raise UsageError("--interval must be a positive number of seconds")
         changes["interval"] = opts.interval
+    if opts.models is not None:
+        try:
+            chosen = parse_filter(opts.models)
+        except ValueError as exc:
+            raise UsageError(f"--models: {exc}") from exc
+        changes["models"] = tuple(m.key for m in chosen.entries)
     return replace(cfg, **changes)  # type: ignore[arg-type]
 
 
@@ -158,7 +168,11 @@ def make_monitor(
         online = None
     interval = effective_interval(cfg.interval, svc.url, err)
     policy = policy or cfg.policy()
+    # The model filter is about Claude's models: it applies to the main page (Claude's unless
+    # the user names another), not to the other services.
+    models = parse_filter(cfg.models) if cfg.models and svc.url == cfg.url else None
     return Monitor(
+        models=models,
         key=svc.key or host_of(svc.url),
         name=svc.name or host_of(svc.url),
         name_from_page=not svc.name,
@@ -495,7 +509,7 @@ def run_history(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_
 
 def replay_setup(
     *, config: Path | None = None, url: str | None = None, components: str | None = None,
-    interval: float | None = None, err: TextIO | None = None,
+    interval: float | None = None, models: str | None = None, err: TextIO | None = None,
 ) -> tuple[Monitor, ReplaySource, Prefs]:
     """A monitor over a :class:`ReplaySource` with the user's settings (or the defaults), and
     the notification preferences the replay's session gates with. Reads the config file only:
@@ -504,7 +518,7 @@ def replay_setup(
 
     from .replay import ReplaySource
 
-    opts = Options(url=url, components=components, interval=interval,
+    opts = Options(url=url, components=components, interval=interval, models=models,
                    config_path=config or Path(os.devnull))
     devnull = Path(os.devnull)
     cfg = resolve_config(opts, AppPaths(devnull, devnull, devnull), err or io.StringIO())
@@ -516,7 +530,94 @@ def replay_setup(
         key=svc.key or host_of(svc.url), name=svc.name or host_of(svc.url),
         name_from_page=not svc.name, source=source, watch=svc.watch,
         policy=replace(policy, timing=replace(policy.timing, interval=interval_s)),
-        interval=interval_s,
+        interval=interval_s, models=parse_filter(cfg.models) if cfg.models else None,
     )
     prefs = Prefs(enabled=cfg.notifications, kinds=cfg.notify_on, paused_until=cfg.paused_until)
     return monitor, source, prefs
+
+
+def run_replay(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, file: str | None,
+               incidents: str | None, jsonl: bool) -> int:
+    """``replay``: the rules over a recorded history. Reads the config file; never the user's
+    history, state or preferences, and sends nothing."""
+    from .clock import FakeClock
+    from .replay import ReplayInputError, from_rebuilt, report_text, run
+
+    if (file is None) == (incidents is None):
+        raise UsageError("replay needs a JSONL file (- for standard input) or --incidents "
+                         "(a file, a URL, or nothing for the watched page's own)")
+    monitor, source, prefs = replay_setup(
+        config=opts.config_path or paths.config, url=opts.url, components=opts.components,
+        interval=opts.interval, models=opts.models, err=err)
+    try:
+        if file is not None:
+            lines = _replay_lines(file)
+        else:
+            from .core.timeline import rebuild
+
+            doc, where = _incidents_document(incidents or "", source.base)
+            rebuilt = rebuild(doc, page={"id": "", "name": monitor.name, "url": source.base})
+            for problem in rebuilt.problems:
+                print(f"warning: {where}: {problem}", file=err)
+            lines = from_rebuilt(rebuilt)
+    except ReplayInputError as exc:
+        print(f"{APP_ID}: error: {exc}", file=err)
+        return EX_USAGE
+    clock = FakeClock(lines[0].at)
+    presenter = ConsolePresenter(out, jsonl=True, clock=clock.time) if jsonl else None
+    result = run(lines, monitor, source, prefs=prefs, clock=clock,
+                 presenters=[presenter] if presenter else [],
+                 on_sent=presenter.notification if presenter else None)
+    if not jsonl:
+        report_text(result, out)
+    return 0
+
+
+def _replay_lines(file: str) -> list[Line]:
+    from .replay import ReplayInputError, parse_lines
+
+    if file == "-":
+        return parse_lines(sys.stdin, "stdin")
+    try:
+        with open(file, encoding="utf-8") as fh:
+            return parse_lines(fh, file)
+    except OSError as exc:
+        raise ReplayInputError(f"{file}: can't read it ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ReplayInputError(f"{file}: not UTF-8 text") from None
+
+
+def _incidents_document(where: str, base: str) -> tuple[object, str]:
+    """A decoded incidents.json from a file, a URL, or (``""``) the watched page's own."""
+    from .core.statuspage import NotAStatuspage, decode
+    from .replay import ReplayInputError
+
+    if not where or "://" in where:
+        url = where or base + "/api/v2/incidents.json"
+        try:
+            if not url.rstrip("/").endswith(".json"):
+                url = page_base(url) + "/api/v2/incidents.json"
+            else:
+                page_base(url)  # https only (loopback excepted), no credentials
+        except BadURL as exc:
+            raise ReplayInputError(str(exc)) from None
+        client = HttpClient()
+        try:
+            result = client.request(url, headers={"Accept": "application/json"})
+        finally:
+            client.close()
+        if isinstance(result, Failure):
+            raise ReplayInputError(f"{url}: {result.message}")
+        if result.status != 200:
+            raise ReplayInputError(f"{url}: the page answered HTTP {result.status}")
+        body, where = result.body, url
+    else:
+        try:
+            body = Path(where).read_bytes()
+        except OSError as exc:
+            raise ReplayInputError(f"{where}: can't read it ({exc.strerror or exc})") from None
+    try:
+        return decode(body), where
+    except NotAStatuspage as exc:
+        raise ReplayInputError(f"{where}: {exc}".replace("summary.json", "incidents.json")
+                               ) from None

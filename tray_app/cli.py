@@ -16,6 +16,28 @@ from typing import NoReturn, TextIO
 from . import APP_ID, __version__
 from .app import EX_USAGE, AppPaths, Options, UsageError
 
+REPLAY_HELP = """\
+Replays a recorded history of a status page through the app's own poll schedule, parsing,
+assessment and alert rules, with a simulated clock: a year replays in seconds. It prints the
+notifications you would have been sent with these settings (notify_on, pauses, --models),
+then counts by kind, the busiest day and the outage time per month (--jsonl: the events of
+watch --jsonl, each with "at"). Nothing is shown, and your history, state and settings are
+neither read nor written (only the config file is read).
+
+The JSONL input, in time order, one line per change:
+  {"at": "2026-03-27T14:05:00Z", "summary": {...}}   the page serves this summary.json from then
+  {"at": "...", "error": "reason"}                   every poll fails with that reason
+  {"at": "...", "offline": true}                     this machine has no connection
+  {"at": "...", "asleep": true}                      asleep until the next line (its wake)
+  {"at": "...", "end": true}                         the replay ends
+
+--incidents rebuilds the page from each incident's updates (status, and components where the
+update names them), and the app starts an hour before the first one. What it can't know: an
+impact raised during an incident reads as the final impact from the start; renamed incidents
+and components read by their final names; changes made without an update, scheduled
+maintenances, and incidents older than the document's (incidents.json holds the newest 50).
+"""
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -47,6 +69,9 @@ def _common(p: argparse.ArgumentParser, *, interval: bool = True, demo: bool = T
                        help="seconds between checks (default 60; at least 30 for remote pages)")
     p.add_argument("--components", default=s, metavar="NAMES",
                    help="comma-separated component names to watch (any case)")
+    p.add_argument("--models", default=s, metavar="NAMES",
+                   help='the Claude models you use, e.g. "sonnet, haiku 4.5": incidents about '
+                        "only other models are listed but don't alert or colour the icon")
     if demo:
         p.add_argument("--demo", action="store_true", default=s,
                        help="watch a built-in page on 127.0.0.1 that cycles through every state")
@@ -82,6 +107,18 @@ def parser() -> argparse.ArgumentParser:
     _common(wait, demo=False)
     wait.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
 
+    replay = sub.add_parser(
+        "replay", help="replay a recorded history of a status page through the alert rules",
+        formatter_class=argparse.RawDescriptionHelpFormatter, description=REPLAY_HELP)
+    replay.add_argument("file", nargs="?", default=None, metavar="FILE|-",
+                        help="the history as JSONL, one change per line (- for stdin)")
+    replay.add_argument("--incidents", nargs="?", const="", default=None, metavar="FILE|URL",
+                        help="rebuild the history from a Statuspage incidents.json (a file, a "
+                             "URL, or with no value the watched page's own: its newest 50)")
+    _common(replay, demo=False)
+    replay.add_argument("--jsonl", action="store_true",
+                        help="print the events watch --jsonl prints, each with its time")
+
     history = sub.add_parser("history", help="outages recorded on this machine")
     history.add_argument("--json", action="store_true")
     history.add_argument("--days", type=_days, default=7)
@@ -97,6 +134,7 @@ def _options(ns: argparse.Namespace) -> Options:
         demo=bool(getattr(ns, "demo", False)),
         config_path=getattr(ns, "config", None),
         verbose=bool(getattr(ns, "verbose", False)),
+        models=getattr(ns, "models", None),
     )
 
 
@@ -121,6 +159,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
             return app.run_watch(opts, paths, out, err, jsonl=ns.jsonl, notify=not ns.no_notify)
         if ns.command == "wait":
             return app.run_wait(opts, paths, out, err, timeout=ns.timeout)
+        if ns.command == "replay":
+            return app.run_replay(opts, paths, out, err, file=ns.file, incidents=ns.incidents,
+                                  jsonl=ns.jsonl)
         if ns.command == "history":
             return app.run_history(opts, paths, out, err, as_json=ns.json, days=ns.days)
         return app.run_tray(opts, paths, out, err)

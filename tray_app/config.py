@@ -60,6 +60,7 @@ class Config:
     components: tuple[Selector, ...] = ()
     notify_on: frozenset[str] = ALL_KINDS
     recovery_confirmations: int = 2
+    models: tuple[str, ...] = ()  # the model filter ("sonnet", "haiku 4.5"); empty: every model
     monitoring_grace: float = Timing().monitoring_grace
     stale_after: float = Timing().stale_after
     extra_services: tuple[ServiceConfig, ...] = ()
@@ -216,6 +217,18 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
         if unknown:
             raise ConfigError(f"has unknown kinds {sorted(unknown)} (known: {sorted(ALL_KINDS)})")
         return {"notify_on": frozenset(value)}
+    if key == "models":
+        from .core.models import parse_filter
+
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError('must be a list of model names, e.g. ["sonnet", "haiku 4.5"]')
+        try:
+            chosen = parse_filter(value)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        return {"models": tuple(m.key for m in chosen.entries)}
     if key in ("monitoring_grace", "stale_after"):
         if (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
                 or not math.isfinite(value)):
@@ -364,6 +377,7 @@ def dumps(cfg: Config) -> str:
         f"components = {_toml_selectors(cfg.components)}",
         "notify_on = [" + ", ".join(_toml_str(k) for k in sorted(cfg.notify_on)) + "]",
         f"recovery_confirmations = {cfg.recovery_confirmations}",
+        "models = [" + ", ".join(_toml_str(m) for m in cfg.models) + "]",
         f"monitoring_grace = {cfg.monitoring_grace:g}",
         f"stale_after = {cfg.stale_after:g}",
         f"notifications = {str(cfg.notifications).lower()}",

@@ -15,7 +15,8 @@ from .core.assess import Assessment, Selector, Watch, assess
 from .core.hint import HintState, hint_text, step_hint
 from .core.incidents import parse_time
 from .core.levels import Level, worst
-from .core.model import Failure, FailureKind, Fetched, Incident, Summary
+from .core.model import Failure, FailureKind, Fetched, Summary
+from .core.models import ModelFilter
 from .core.policy import (
     Effect,
     Kind,
@@ -91,7 +92,7 @@ class Monitor:
     reach: Callable[[], bool] | None = None  # the reachability probe, when the hint is on
     hint_state: HintState = field(default_factory=HintState)
     reach_every: int = 2  # probe every Nth good poll while all is quiet, every poll after a miss
-    relevant: Callable[[Incident], bool] | None = None  # the model filter, when one is set
+    models: ModelFilter | None = None  # the user's model filter, when one is set
     _polls: int = 0
     _assessed: object = None
     _summary: Summary | None = None
@@ -137,13 +138,13 @@ class Monitor:
     def _assess(self, summary: Summary, now: float) -> Assessment:
         """The page judged for this user at ``now``. An unchanged page (a 304) is judged again
         only when a time rule (monitoring grace, staleness) changes something by itself."""
-        key = (id(summary), self.watch, self.name)
+        key = (id(summary), self.watch, self.name, self.models)
         a = self.assessment
         if a is not None and self._assessed == key and now < a.valid_until:
             return a
         a = assess(summary, self.watch, self.name, now=now, timing=self.policy.timing,
-                   relevant=self.relevant)
-        self._assessed = (id(summary), a.watch, self.name)
+                   models=self.models)
+        self._assessed = (id(summary), a.watch, self.name, self.models)
         self._summary = summary  # keeps id(summary) from being reused while it is the key
         return a
 

@@ -26,6 +26,7 @@ from .core.model import Failure, FailureKind, Fetched, Summary
 from .core.policy import Notify, format_duration
 from .core.prefs import Prefs
 from .core.statuspage import NotAStatuspage, parse_summary
+from .core.timeline import Rebuilt
 from .core.urls import host_of
 from .monitor import Monitor, ServiceView
 from .poller import Poller, Report
@@ -88,6 +89,23 @@ def parse_lines(lines: Iterable[str], name: str = "input") -> list[Line]:
     if out[-1].kind == "asleep":
         raise ReplayInputError(f"{name}:{out[-1].number}: the machine can't sleep on the last "
                                "line; add the line it wakes at")
+    return out
+
+
+def from_rebuilt(rebuilt: Rebuilt, lead: float = 3600.0, tail: float = 6 * 3600.0
+                 ) -> list[Line]:
+    """The replay of a rebuilt timeline: an all-clear page ``lead`` before the first change
+    (the app starting on a quiet page), each change, and the end ``tail`` after the last."""
+    if not rebuilt.changes:
+        raise ReplayInputError("the incidents contain no updates to replay")
+    first = rebuilt.changes[0]
+    calm = {**first.summary, "incidents": [],
+            "status": {"indicator": "none", "description": "All Systems Operational"},
+            "components": [{**c, "status": "operational"}
+                           for c in first.summary["components"]]}
+    out = [Line(0, first.at - lead, "summary", calm)]
+    out += [Line(k, c.at, "summary", c.summary) for k, c in enumerate(rebuilt.changes, 1)]
+    out.append(Line(len(out), rebuilt.changes[-1].at + tail, "end", True))
     return out
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .incidents import parse_time
 from .levels import Level, worst
 from .model import Component, Incident, Summary
+from .models import ModelFilter, affects, mentions
 from .timing import Timing
 
 
@@ -74,6 +75,7 @@ class IncidentState:
     components: tuple[str, ...] = ()  # names of the watched components it touches
     updated_at: str = ""
     ends_at: str = ""
+    models: str = ""  # the models it names: "Opus 4.8, Haiku 4.5" ("" when none)
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ class _Judged:
     inc: Incident
     relevant: bool
     touched: list[str]  # watched leaf ids it touches (all watched ones when it lists none)
+    models: str = ""
     level: Level = Level.OPERATIONAL
     recovering: bool = False
     fixed: bool = False
@@ -194,7 +197,7 @@ class _Judged:
 
 def _judge(
     incidents: Iterable[Incident], watched: set[str], groups: set[str], levels: dict[str, Level],
-    now: float | None, timing: Timing, relevant: Callable[[Incident], bool],
+    now: float | None, timing: Timing, models: ModelFilter | None,
 ) -> tuple[list[_Judged], float]:
     """Each incident's level by the rules of its status and age; and when those next change."""
     judged: list[_Judged] = []
@@ -204,7 +207,9 @@ def _judge(
             continue
         ids = [c for c in inc.component_ids if c in watched] if inc.component_ids else []
         touched = ids or (sorted(watched) if not inc.component_ids else [])
-        judged.append(_Judged(inc, relevant(inc), touched))
+        named = mentions(inc.name, inc.bodies)
+        relevant = not models or affects(models, named)
+        judged.append(_Judged(inc, relevant, touched, named.label))
     # Components some active incident touches: a monitoring incident doesn't own those.
     claimed = {cid for j in judged if j.active and not j.inc.is_maintenance for cid in j.touched}
     for j in judged:
@@ -294,12 +299,12 @@ def assess(
     *,
     now: float | None = None,
     timing: Timing | None = None,
-    relevant: Callable[[Incident], bool] | None = None,
+    models: ModelFilter | None = None,
 ) -> Assessment:
     """The page as it concerns the user at ``now`` (None: no time rules apply).
 
-    ``relevant`` says whether an incident is about what the user uses (the model filter);
-    by default every incident is.
+    ``models`` is the user's model filter: an incident that names only other models concerns
+    them no more than one about a component they don't watch (listed, never colouring).
     """
     service = service or summary.page.name or "Status page"
     leaves = _leaves(summary)
@@ -312,7 +317,7 @@ def assess(
         if c.id in watched and c.problem:
             reasons.append(c.problem)
     judged, valid_until = _judge((*summary.incidents, *summary.maintenances), watched, groups,
-                                 levels, now, timing or Timing(), relevant or _everything)
+                                 levels, now, timing or Timing(), models)
     counted, loose = _attribute(judged, levels, watched)
     parts: list[Level] = list(counted.values())
     if missing:
@@ -363,10 +368,6 @@ def assess(
     )
 
 
-def _everything(_incident: Incident) -> bool:
-    return True
-
-
 def _indicator_level(summary: Summary, judged: list[_Judged], counted: list[Level]) -> Level:
     """The page-wide indicator, unless only incidents we discount (a fix being watched, a stale
     or past-grace notice, another model's trouble) can have raised it above everything else.
@@ -396,6 +397,7 @@ def _incident_state(j: _Judged, names_of: dict[str, str]) -> IncidentState:
         is_maintenance=inc.is_maintenance,
         recovering=j.recovering,
         relevant=j.relevant,
+        models=j.models,
         fixed=j.fixed,
         quiet=j.quiet,
         components=tuple(names_of[cid] for cid in j.touched if cid in names_of),

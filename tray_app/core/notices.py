@@ -43,7 +43,9 @@ def listing(names: Sequence[str], most: int = 3) -> str:
 
 
 def new_incident(service: str, name: str, level: Level, status: str, components: Sequence[str],
-                 again: bool = False) -> tuple[str, str]:
+                 models: str = "", again: bool = False) -> tuple[str, str]:
+    """ "Claude is partly down: Elevated errors on Claude Opus 4.8" / "Partial outage,
+    investigating. Affects: Opus 4.8. On: claude.ai, Claude API." """
     verb = _VERB[level] + (" again" if again else "")
     title = f"{service} {verb}: {name}"
     parts = []
@@ -51,8 +53,10 @@ def new_incident(service: str, name: str, level: Level, status: str, components:
         parts.append(f"{name}.")
     label = level.label.capitalize() if level.is_known else "Unrecognised impact"
     parts.append(f"{label}, {status.replace('_', ' ')}." if status else f"{label}.")
+    if models:
+        parts.append(f"Affects: {models}.")
     if components:
-        parts.append(f"Affected: {', '.join(components[:4])}.")
+        parts.append(f"On: {', '.join(components[:4])}.")
     return title, " ".join(parts)
 
 

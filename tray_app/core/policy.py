@@ -225,6 +225,8 @@ class Record:
     components: tuple[str, ...] = ()
     notice: bool = False  # first seen already fixed: news only if it opens up again
     quiet_end: bool = False  # told long before a restart: its end is old news, not told
+    status: str = ""  # as last shown: investigating, identified, monitoring...
+    models: str = ""  # the models it names ("Opus 4.8, Haiku 4.5"), for the words
 
     @property
     def open(self) -> bool:
@@ -486,6 +488,7 @@ def _shown(obs: Reading, now: float, previous: float | None, startup: bool, t: T
             exact=plausible or not startup, level=inc.level, seen=now,
             maintenance=inc.is_maintenance, components=inc.components,
             colouring=inc.relevant and not inc.quiet and inc.level.is_problem,
+            status=inc.status, models=inc.models,
         )
         monitoring = inc.status == "monitoring" and not inc.is_maintenance
         out.append(_Seen(rec, inc.relevant and not inc.quiet, inc.fixed, monitoring))
@@ -565,13 +568,15 @@ def _incidents(s: _Step, shown: list[_Seen], startup: bool, adopt: bool) -> list
 def _refreshed(old: Record, fresh: Record, notice: bool, now: float) -> Record:
     """``old`` updated to what this reading shows. Unchanged, it stays the same object: an
     open record's last sighting is the state's last reading, written down when it goes."""
-    if (old.name, old.level, old.colouring, old.maintenance, old.notice, old.ended) == (
-        fresh.name, fresh.level, fresh.colouring, fresh.maintenance, notice, None
-    ) and (not fresh.components or fresh.components == old.components):
+    if (old.name, old.level, old.colouring, old.maintenance, old.notice, old.ended,
+            old.status, old.models) == (fresh.name, fresh.level, fresh.colouring,
+                                        fresh.maintenance, notice, None, fresh.status,
+                                        fresh.models) and (
+            not fresh.components or fresh.components == old.components):
         return old
     return replace(old, name=fresh.name, level=fresh.level, seen=now, ended=None,
-                   notice=notice, colouring=fresh.colouring,
-                   components=fresh.components or old.components,
+                   notice=notice, colouring=fresh.colouring, status=fresh.status,
+                   models=fresh.models, components=fresh.components or old.components,
                    maintenance=fresh.maintenance)
 
 
@@ -597,8 +602,8 @@ def _announcement(service: str, r: Record, action: str, was: Level = Level.OPERA
     if action == "escalate":
         title, body = notices.escalated(service, r.name, r.level, was)
     else:
-        title, body = notices.new_incident(service, r.name, r.level, "", r.components,
-                                           again=action == "reopen")
+        title, body = notices.new_incident(service, r.name, r.level, r.status, r.components,
+                                           r.models, again=action == "reopen")
     return Notify(kind, title, body, r.level, (r.id,))
 
 

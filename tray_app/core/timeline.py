@@ -11,7 +11,10 @@ What the rebuild can't know (``replay --help`` says so too):
   impact raised during an incident reads as if it had been that high from the start;
 - earlier names of renamed incidents and components: the final names are used throughout;
 - changes made without an update (a component set by hand, an incident edited silently), and
-  incidents outside the document (``incidents.json`` holds the newest 50 only);
+  incidents outside the document (``incidents.json`` holds the newest 50 only). One such
+  change is known: when an incident is resolved, the page puts its components back to
+  operational (unless another open incident holds them), even when the resolving update
+  still lists them as down; the rebuild does the same;
 - scheduled maintenances, which ``incidents.json`` doesn't list.
 
 A back-dated incident (posted after the fact, its ``created_at`` set earlier) appears when its
@@ -81,12 +84,30 @@ def rebuild(doc: Any, *, page: Mapping[str, Any] | None = None) -> Rebuilt:
         while i < len(events) and events[i][0] == at:  # updates posted at the same instant
             _, n, k = events[i]
             shown[n] = k + 1
-            for cid, _name, status in incidents[n].updates[k].moves:
+            update = incidents[n].updates[k]
+            for cid, _name, status in update.moves:
                 statuses[cid] = status
+            if update.status in INCIDENT_CLOSED:
+                _release(incidents, shown, n, statuses)
             i += 1
         result.changes.append(Change(at, _summary(page_obj, components, statuses, incidents,
                                                   shown, at)))
     return result
+
+
+def _release(incidents: list[PastIncident], shown: Mapping[int, int], n: int,
+             statuses: dict[str, str]) -> None:
+    """A resolved incident's components go back to operational unless another open incident
+    holds them. The page does so even when the resolving update still lists them as down: the
+    next update to touch them gives "operational" as their old status (26 times in Claude's
+    archive)."""
+    held = {cid for m, count in shown.items() if m != n
+            and incidents[m].updates[count - 1].status not in INCIDENT_CLOSED
+            for u in incidents[m].updates[:count] for cid, _, _ in u.moves}
+    for u in incidents[n].updates:
+        for cid, _, _ in u.moves:
+            if cid not in held:
+                statuses[cid] = "operational"
 
 
 def _summary(
