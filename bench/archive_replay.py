@@ -242,7 +242,7 @@ def run_archive(incidents: list[dict[str, Any]], config: Path | None = None,
 
     rebuilt = rebuild(incidents, page=CLAUDE_PAGE)
     lines = from_rebuilt(rebuilt)
-    monitor, source, prefs = replay_setup(config=config)
+    monitor, source, prefs = replay_setup(config=config, models=models)
     return run(lines, monitor, source, prefs=prefs), rebuilt
 
 
