@@ -171,8 +171,14 @@ def make_monitor(
     # The model filter is about Claude's models: it applies to the main page (Claude's unless
     # the user names another), not to the other services.
     models = parse_filter(cfg.models) if cfg.models and svc.url == cfg.url else None
+    from .recent import RecentIncidents
+
+    recent = RecentIncidents(lambda: source.mirror_base if source.using_mirror else source.base,
+                             client, clock=clock.monotonic, wall=clock.time,
+                             aliases=svc.aliases)
     return Monitor(
         models=models,
+        recent=recent,
         key=svc.key or host_of(svc.url),
         name=svc.name or host_of(svc.url),
         name_from_page=not svc.name,
@@ -209,7 +215,8 @@ def run_check(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_js
     if as_waybar:
         print(_dumps(waybar(view)), file=out)
     elif as_json:
-        print(_dumps(check_json(monitor.source.base, view.level, a, now, error)), file=out)
+        print(_dumps(check_json(monitor.source.base, view.level, a, now, error,
+                                view.estimates)), file=out)
     else:
         print(one_line(view), file=out)
     return EXIT_CODES[view.level]
@@ -452,6 +459,7 @@ def run_wait(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *,
     client = HttpClient()
     monitor = make_monitor(cfg.main_service(), cfg, client, err=err)
     deadline = None if timeout is None else time.monotonic() + timeout
+    told_estimate = False
     try:
         while True:
             fetched, _ = monitor.poll(time.time())
@@ -460,8 +468,16 @@ def run_wait(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *,
                 print(one_line(monitor.view()), file=out)
                 return 0
             delay = monitor.next_delay()
-            line = one_line(monitor.view())
-            print(f"{line}; checking again in {delay:g} s", file=err)
+            view = monitor.view()
+            print(f"{one_line(view)}; checking again in {delay:g} s", file=err)
+            if view.estimates and not told_estimate:  # once: it is typical, not a promise
+                from .core.estimate import long_text
+
+                told_estimate = True
+                for inc in (a.incidents if a else ()):
+                    if inc.id in view.estimates:
+                        print(f"{inc.name}: {long_text(view.estimates[inc.id])} "
+                              f"({view.estimates[inc.id].basis})", file=err)
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from .core.assess import Assessment
+from .core.estimate import Estimate
 from .core.levels import Level
 from .core.plaintext import clean
 from .core.policy import LevelChanged, Notify
@@ -29,8 +30,10 @@ def iso(ts: float) -> str:
 
 
 def check_json(url: str, level: Level, a: Assessment | None, checked_at: float,
-               error: str | None) -> dict[str, Any]:
+               error: str | None, estimates: Mapping[str, Estimate] | None = None
+               ) -> dict[str, Any]:
     """The ``check --json`` object; its keys are a contract with users' scripts."""
+    estimates = estimates or {}
     return {
         "url": url,
         "level": level.value,
@@ -42,7 +45,9 @@ def check_json(url: str, level: Level, a: Assessment | None, checked_at: float,
         ],
         "incidents": [
             {"name": i.name, "status": i.status, "impact": i.impact, "url": i.url,
-             "level": i.level.value}
+             "level": i.level.value, "id": i.id, "models": i.models,
+             "affects_you": i.relevant, "colours_icon": i.relevant and not i.quiet,
+             "estimate": estimates[i.id].as_json() if i.id in estimates else None}
             for i in (a.incidents if a else ())
         ],
         "error": error,

@@ -7,16 +7,18 @@ its own, so tests drive it poll by poll with a fake source.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .core.assess import Assessment, Selector, Watch, assess
+from .core.assess import Assessment, IncidentState, Selector, Watch, assess
+from .core.estimate import Estimate, estimate
 from .core.hint import HintState, hint_text, step_hint
-from .core.incidents import parse_time
+from .core.incidents import History, parse_time
 from .core.levels import Level, worst
 from .core.model import Failure, FailureKind, Fetched, Summary
 from .core.models import ModelFilter
+from .core.notices import local_window
 from .core.policy import (
     Effect,
     Kind,
@@ -25,6 +27,7 @@ from .core.policy import (
     PolicyState,
     Reading,
     Unreachable,
+    Upcoming,
     Woke,
     step,
 )
@@ -35,6 +38,15 @@ log = logging.getLogger(__name__)
 
 # Failures that could mean our own connection is down (worth asking the connectivity check).
 _NETWORKISH = {FailureKind.DNS, FailureKind.CONNECT, FailureKind.TIMEOUT, FailureKind.TLS}
+
+
+class Recent(Protocol):
+    """The page's recent incidents, for typical times to fix (:class:`~tray_app.recent.
+    RecentIncidents`)."""
+
+    history: History | None
+
+    def refresh(self, needed: bool) -> None: ...
 
 
 class Source(Protocol):
@@ -66,6 +78,7 @@ class ServiceView:
     hint: str = ""  # reachability hint, shown apart from the official status
     reachability: str = ""  # what the last probe of the service itself saw
     links: frozenset[str] = frozenset()
+    estimates: Mapping[str, Estimate] = field(default_factory=dict)  # by incident id
 
     @property
     def status_line(self) -> str:
@@ -93,6 +106,7 @@ class Monitor:
     hint_state: HintState = field(default_factory=HintState)
     reach_every: int = 2  # probe every Nth good poll while all is quiet, every poll after a miss
     models: ModelFilter | None = None  # the user's model filter, when one is set
+    recent: Recent | None = None  # the page's recent incidents, for typical times to fix
     _polls: int = 0
     _assessed: object = None
     _summary: Summary | None = None
@@ -121,6 +135,8 @@ class Monitor:
             self.assessment = self._assess(fetched.summary, now)
             self.watch = self.assessment.watch
             obs: Reading | Unreachable = self._reading(self.assessment)
+            if self.recent is not None:
+                self.recent.refresh(bool(_estimable(self.assessment)))
         else:
             assert fetched.failure is not None
             self.last_failure = fetched.failure
@@ -258,7 +274,23 @@ class Monitor:
             hint=self.hint,
             reachability=self._reach_line(),
             links=self.source.hosts(),
+            estimates=self._estimates(a),
         )
+
+    def _estimates(self, a: Assessment | None) -> dict[str, Estimate]:
+        """Typical time to fix for each open incident worth one, counted from the last check."""
+        history = self.recent.history if self.recent is not None else None
+        if a is None or history is None or self.checked_at is None:
+            return {}
+        out = {}
+        for inc in _estimable(a):
+            start = parse_time(inc.started_at)
+            if start is None:
+                continue
+            found = estimate(history, inc.impact, inc.component_ids, self.checked_at - start)
+            if found is not None:
+                out[inc.id] = found
+        return out
 
 
 def _failure_reason(failure: Failure) -> str:
@@ -278,7 +310,23 @@ def _reading(a: Assessment) -> Reading:
         detail = a.reasons[0] if a.reasons else detail
     starts = [t for t in (parse_time(i.started_at) for i in colouring) if t is not None]
     return Reading(a.service, a.level, detail, min(starts) if starts else None,
-                   incidents=a.incidents, loose=a.loose, loose_names=a.loose_names)
+                   incidents=a.incidents, loose=a.loose, loose_names=a.loose_names,
+                   upcoming=tuple(_upcoming(a)))
+
+
+def _estimable(a: Assessment) -> list[IncidentState]:
+    """Open incidents a typical time to fix makes sense for: colouring the icon, not a
+    maintenance, and not yet fixed (one in monitoring is fixed by the estimate's measure)."""
+    return [i for i in a.incidents if i.relevant and not i.quiet and not i.is_maintenance
+            and i.status in ("investigating", "identified")]
+
+
+def _upcoming(a: Assessment) -> Iterator[Upcoming]:
+    for m in a.upcoming:
+        start = parse_time(m.started_at)
+        if start is not None:
+            yield Upcoming(m.id, m.name, start, local_window(start, parse_time(m.ends_at)),
+                           m.components)
 
 
 def worst_view(views: list[ServiceView]) -> Level:

@@ -76,6 +76,7 @@ class IncidentState:
     updated_at: str = ""
     ends_at: str = ""
     models: str = ""  # the models it names: "Opus 4.8, Haiku 4.5" ("" when none)
+    component_ids: tuple[str, ...] = ()  # every component it lists, watched or not
 
 
 @dataclass(frozen=True)
@@ -357,8 +358,7 @@ def assess(
         description=_description(summary, level, watch.filtered, headline, service),
         components=components,
         incidents=incidents,
-        upcoming=tuple(_incident_state(_Judged(m, True, []), names_of)
-                       for m in summary.upcoming),
+        upcoming=_upcoming(summary, watched, groups, names_of),
         reasons=tuple(reasons),
         watch=learned,
         page_id=summary.page.id,
@@ -366,6 +366,17 @@ def assess(
         loose_names=tuple(names_of[cid] for cid in loose),
         valid_until=valid_until,
     )
+
+
+def _upcoming(summary: Summary, watched: set[str], groups: set[str], names_of: dict[str, str]
+              ) -> tuple[IncidentState, ...]:
+    """Scheduled maintenances that touch a watched component, soonest first."""
+    out = []
+    for m in summary.upcoming:
+        if _touches(m, watched, groups):
+            touched = [c for c in m.component_ids if c in watched] or sorted(watched)
+            out.append(_incident_state(_Judged(m, True, touched), names_of))
+    return tuple(sorted(out, key=lambda m: parse_time(m.started_at) or float("inf")))
 
 
 def _indicator_level(summary: Summary, judged: list[_Judged], counted: list[Level]) -> Level:
@@ -398,6 +409,7 @@ def _incident_state(j: _Judged, names_of: dict[str, str]) -> IncidentState:
         recovering=j.recovering,
         relevant=j.relevant,
         models=j.models,
+        component_ids=inc.component_ids,
         fixed=j.fixed,
         quiet=j.quiet,
         components=tuple(names_of[cid] for cid in j.touched if cid in names_of),

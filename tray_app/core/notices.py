@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from .levels import Level
@@ -135,3 +136,15 @@ def _times(n: int) -> str:
 def upcoming(service: str, name: str, when: str, components: Sequence[str]) -> tuple[str, str]:
     body = when + (f": {', '.join(components[:4])}" if components else "")
     return f"{service} maintenance soon: {name}", body
+
+
+def local_window(start: float, end: float | None) -> str:
+    """A maintenance window in the user's time zone: "Thu 02:00–03:00" (the day again when it
+    ends on another day, "Thu 23:00–Fri 01:00"; just the start when there is no end)."""
+    a = time.localtime(start)
+    text = time.strftime("%a %H:%M", a)
+    if end is None or end <= start:
+        return text
+    b = time.localtime(end)
+    same_day = (a.tm_year, a.tm_yday) == (b.tm_year, b.tm_yday)
+    return text + "–" + time.strftime("%H:%M" if same_day else "%a %H:%M", b)
