@@ -22,7 +22,7 @@ skipping.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -33,13 +33,18 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def require(missing: Sequence[str], what: str = "desktop tests") -> None:
+    """Skip the test when something it needs is missing; in CI, fail instead."""
+    if not missing:
+        return
+    message = f"{what} need: {', '.join(missing)}; {INSTALL_HINT}"
+    if _in_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="module", name="desktop")
 def desktop() -> Iterator[Desktop]:
-    missing = missing_requirements()
-    if missing:
-        message = f"desktop tests need: {', '.join(missing)}; {INSTALL_HINT}"
-        if _in_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    require(missing_requirements())
     with Desktop() as virtual_desktop:
         yield virtual_desktop

@@ -60,6 +60,7 @@ __all__ = [
     "count_colour",
     "find_colour",
     "missing_requirements",
+    "private_bus",
     "stop_process",
     "wait_until",
 ]
@@ -786,6 +787,34 @@ class Desktop:
 
     def wait_menu_closed(self, menu: Window, timeout: float = 3.0) -> bool:
         return bool(wait_until(lambda: all(w.id != menu.id for w in self.menus()), timeout))
+
+
+@contextlib.contextmanager
+def private_bus(tmp: Path, timeout: float = 5.0) -> Iterator[str]:
+    """A bare D-Bus session bus (no X, no services) for ``with``: yields its address.
+
+    Same configuration as the desktop's bus: nothing can be auto-started on it. The
+    dbus-daemon runs in the foreground as our child and is stopped by PID at the end.
+    """
+    runtime = tmp / "bus-runtime"
+    runtime.mkdir(mode=0o700)
+    config = tmp / "bus.conf"
+    config.write_text(_BUS_CONFIG.format(runtime=runtime))
+    with open(tmp / "dbus-daemon.log", "ab") as log:  # its complaints, kept out of the output
+        proc = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], timeout)
+        address = proc.stdout.readline().decode().strip() if ready else ""
+        if not address:
+            raise DesktopError(f"dbus-daemon printed no address (exit code {proc.poll()})")
+        yield address
+    finally:
+        stop_process(proc)
 
 
 def stop_process(proc: subprocess.Popen[Any], timeout: float = 3.0) -> int | None:
