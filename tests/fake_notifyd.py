@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from dbus_fast import BusType, NameFlag, RequestNameReply
-from dbus_fast.annotations import DBusDict, DBusInt32, DBusSignature, DBusStr, DBusUInt32
 from dbus_fast.aio import MessageBus
+from dbus_fast.annotations import DBusDict, DBusInt32, DBusSignature, DBusStr, DBusUInt32
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_signal
 
 NAME = "org.freedesktop.Notifications"

@@ -35,7 +35,7 @@ from .state import StateStore
 
 if TYPE_CHECKING:
     from .demo import DemoCycle, StatusServer
-    from .notifier import Notifier
+    from .notifier import Notifier, TrayBalloonBackend
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +245,7 @@ def start_session(
     opts: Options, paths: AppPaths, err: TextIO, *, notify: bool,
     presenters: Sequence[Callable[[Report], None]] = (),
     on_change: Callable[[], None] | None = None,
+    balloon: TrayBalloonBackend | None = None,
 ) -> tuple[Running, Config, list[str]]:
     """Build everything a long-running mode needs (not yet started)."""
     demo = None
@@ -255,7 +256,7 @@ def start_session(
         opts = replace(opts, url=demo[0].url, interval=opts.interval or 2.0)
     cfg = resolve_config(opts, paths, err)
     policy = _demo_policy(cfg) if demo else None
-    notifier = _make_notifier() if notify else None
+    notifier = _make_notifier(balloon) if notify else None
     client = HttpClient()
     monitors = build_monitors(cfg, client, policy=policy, err=err)
     store = None if demo else StateStore(paths.data / "state.json")
@@ -300,11 +301,12 @@ def _demo_policy(cfg: Config) -> PolicyConfig:
     return replace(cfg.policy(), flap_window=15.0, gap_tolerance=30.0)
 
 
-def _make_notifier() -> Notifier:
+def _make_notifier(balloon: TrayBalloonBackend | None = None) -> Notifier:
+    """The notifier; ``balloon`` (tray mode) lets Windows notify from the tray's own icon."""
     from . import APP_NAME
-    from .notifier import Notifier
+    from .notifier import Notifier, default_backends
 
-    return Notifier(APP_NAME, _icon_file())
+    return Notifier(APP_NAME, _icon_file(), default_backends(tray=balloon))
 
 
 def _icon_file() -> str | None:
@@ -355,12 +357,14 @@ def run_tray(opts: Options, paths: AppPaths, out: TextIO, err: TextIO) -> int:
 def _run_tray(opts: Options, paths: AppPaths, err: TextIO) -> int:
     from .autostart import for_platform
     from .controller import TrayController
+    from .notifier import TrayBalloonBackend
     from .tray import TrayIcon
 
     holder: list[TrayController] = []
+    balloon = TrayBalloonBackend()  # lent the tray's notify() while the icon shows
     running, cfg, problems = start_session(
         opts, paths, err, notify=True,
-        on_change=lambda: holder[0].refresh() if holder else None,
+        on_change=lambda: holder[0].refresh() if holder else None, balloon=balloon,
     )
     controller = TrayController(
         running.session, running.poller, cfg,
@@ -381,11 +385,17 @@ def _run_tray(opts: Options, paths: AppPaths, err: TextIO) -> int:
     controller.tray = tray
     # A logout or `kill` quits like the menu does: state saved, icon removed.
     signal.signal(signal.SIGTERM, lambda *_: controller.on_action("quit"))
+
+    def setup() -> None:
+        balloon.attach(tray.notify)
+        running.poller.start()
+
     try:
-        tray.run(running.poller.start)
+        tray.run(setup)
     except KeyboardInterrupt:
         pass
     finally:
+        balloon.detach()
         running.close()
     return 0
 
