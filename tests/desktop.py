@@ -845,8 +845,37 @@ class Desktop:
         if menu is None:
             raise DesktopError(f"no popup menu appeared after a right click at {at}")
         # GTK maps the window, then draws it: wait until its items can be seen.
-        wait_until(lambda: self.menu_items(menu), timeout)
-        return menu  # type: ignore[no-any-return]
+        return self.wait_menu_items(menu, timeout=timeout)[0]
+
+    def window(self, window_id: int) -> Window | None:
+        """That top-level window as it is now (None once it is gone or unmapped)."""
+        return next((w for w in self.windows() if w.id == window_id), None)
+
+    def wait_menu_items(
+        self, menu: Window, count: int | None = None, dark: int = 128, timeout: float = 3.0
+    ) -> tuple[Window, list[tuple[int, int]]]:
+        """The menu as it is drawn now, and its items, once two looks in a row agree (and
+        show ``count`` items, when given); at the deadline, whatever the last look saw.
+
+        GTK maps a menu and then draws it; a StatusNotifier host may map it before the
+        layout has come over dbusmenu and then grow it, so the geometry is read afresh.
+        """
+        last: tuple[Window, list[tuple[int, int]]] = (menu, [])
+        seen: list[tuple[Window, list[tuple[int, int]]]] = []
+
+        def settled() -> tuple[Window, list[tuple[int, int]]] | None:
+            fresh = self.window(menu.id)
+            if fresh is None:
+                return None
+            look = (fresh, self.menu_items(fresh, dark))
+            steady = bool(seen) and seen[-1] == look
+            seen.append(look)
+            if steady and look[1] and (count is None or len(look[1]) == count):
+                return look
+            return None
+
+        found = wait_until(settled, timeout, interval=0.1)
+        return found or (seen[-1] if seen else last)  # type: ignore[no-any-return]
 
     def menu_items(self, menu: Window, dark: int = 128) -> list[tuple[int, int]]:
         """The centres of the menu's items, top to bottom, found from its labels' pixels."""

@@ -105,8 +105,7 @@ def _new_menu(desktop: Desktop, before: set[int], timeout: float = 3.0) -> Windo
     menu = wait_until(lambda: next((w for w in desktop.menus() if w.id not in before), None),
                       timeout)
     assert menu is not None, "a (sub)menu opened"
-    wait_until(lambda: desktop.menu_items(menu, dark=200), timeout)
-    return menu  # type: ignore[no-any-return]
+    return desktop.wait_menu_items(menu, dark=200, timeout=timeout)[0]
 
 
 def click_menu(app: App, *path: str, screenshot: str | None = None) -> None:
@@ -120,7 +119,7 @@ def click_menu(app: App, *path: str, screenshot: str | None = None) -> None:
         labels = _visible(level)
         assert name in labels, f"{name!r} not in {labels}"
         # Disabled labels are drawn in grey: a lenient threshold counts them as items too.
-        items = desktop.menu_items(menu, dark=200)
+        menu, items = desktop.wait_menu_items(menu, len(labels), dark=200)
         assert len(items) == len(labels), f"{len(items)} items seen, the menu has {labels}"
         entry = next(e for e in level if e["text"] == name)
         before = {w.id for w in desktop.menus()}
