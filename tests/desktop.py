@@ -818,13 +818,23 @@ class Desktop:
 
     def click(self, x: int, y: int, button: int = 1) -> None:
         """Move the pointer to (x, y) and click ``button`` (1 left, 3 right) with xdotool."""
+        pointer = self._xdisplay.screen().root.query_pointer()
+        # `mousemove --sync` waits for the pointer to move: where it already is, it would
+        # wait for ever.
+        move = [] if (pointer.root_x, pointer.root_y) == (x, y) else [
+            "mousemove", "--sync", str(x), str(y)]
         subprocess.run(
-            ["xdotool", "mousemove", "--sync", str(x), str(y), "click", str(button)],
+            ["xdotool", *move, "click", str(button)],
             env=self.env,
             check=True,
             timeout=self.timeout,
             capture_output=True,
         )
+
+    def key(self, name: str) -> None:
+        """Press and release a key (an X keysym name such as ``Escape``) with xdotool."""
+        subprocess.run(["xdotool", "key", name], env=self.env, check=True,
+                       timeout=self.timeout, capture_output=True)
 
     def menus(self) -> list[Window]:
         """The popup menus on screen."""
