@@ -392,3 +392,12 @@ def test_close_stops_the_worker() -> None:
     notifier.close(2)
     assert not notifier._thread.is_alive()
     notifier.send("after close", "ignored")  # no error
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="lists Linux's chain")
+def test_selftest_lists_the_backends_in_the_order_they_are_tried() -> None:
+    from tray_app.selftest import _notifier
+
+    assert _notifier() == (
+        "desktop-notifier then plyer (plyer.platforms.linux.notification)"
+    )

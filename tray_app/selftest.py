@@ -60,13 +60,13 @@ def _notifier() -> str:
     plat = {"win32": "win", "darwin": "macosx"}.get(sys.platform, "linux")
     # The tray's balloon is first on Windows while the tray runs: list it as the tray has it.
     names = [b.name for b in default_backends({}, platform.system(), tray=TrayBalloonBackend())]
-    if "plyer" in names:
-        importlib.import_module(f"plyer.platforms.{plat}.notification")
+    module = f"plyer.platforms.{plat}.notification"
+    importlib.import_module(module)
     if "desktop-notifier" in names:
         importlib.import_module("desktop_notifier")
     if "osascript" in names and shutil.which("osascript") is None:
         raise RuntimeError("osascript not found")
-    detail = " then ".join(names)
+    detail = " then ".join(names) + f" ({module})"
     if plat == "macosx":
         bundle = macos_bundle_id()
         detail += f" (app bundle {bundle})" if bundle else " (no app bundle: osascript first)"
