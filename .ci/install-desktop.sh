@@ -11,6 +11,7 @@ packages=(
     # the virtual desktop the E2E tests drive (see shared/desktop-testing.md)
     xvfb               # X server without a screen
     trayer             # XEMBED system tray that docks the icon
+    haskell-gtk-sni-tray-utils  # gtk-sni-tray-standalone: a StatusNotifier host (KDE-style tray)
     dunst              # notification daemon; dunstctl reads its history
     systemd            # busctl: `dunstctl history` calls it (not in a minimal image)
     dbus-x11           # dbus-launch: a private session bus

@@ -4,9 +4,17 @@
 picks a free display), a private D-Bus session bus (``dbus-launch --sh-syntax`` with a
 config that has *no* service directories, so D-Bus never auto-starts a notification daemon
 or an accessibility bus of its own choosing), dunst (waited for until it owns
-``org.freedesktop.Notifications``) and trayer (waited for until the ``_NET_SYSTEM_TRAY_S0``
-selection has an owner). `stop` ends them in reverse order by PID: terminate, wait with a
-timeout, then kill. Every wait is a short polling loop with a deadline.
+``org.freedesktop.Notifications``) and a tray host, one of `TRAY_HOSTS`:
+
+- ``"xembed"``: trayer, an XEMBED system tray (XFCE, MATE, LXQt work this way), waited for
+  until the ``_NET_SYSTEM_TRAY_S0`` selection has an owner;
+- ``"sni"``: ``gtk-sni-tray-standalone --watcher --top``, a StatusNotifier host (what KDE,
+  GNOME with the AppIndicator extension and waybar are), waited for until it owns
+  ``org.kde.StatusNotifierWatcher``, has registered itself as the host and shows its bar:
+  30 px along the top, items in square slots from the left edge, the first at (15, 15).
+
+`stop` ends them in reverse order by PID: terminate, wait with a timeout, then kill. Every
+wait is a short polling loop with a deadline.
 
 Usage::
 
@@ -18,8 +26,9 @@ Usage::
 In pytest use the ``desktop`` fixture of tests/conftest_desktop.py and the ``desktop``
 marker. `missing_requirements` names what is not installed (see .ci/install-desktop.sh).
 
-Menus (pystray's gtk backend): `open_menu` right-clicks the icon and waits for a mapped
-window of type ``_NET_WM_WINDOW_TYPE_POPUP_MENU`` (GTK sets it on its override-redirect
+Menus (pystray's gtk backend on trayer; on the StatusNotifier host the host itself draws the
+menu it reads over dbusmenu, with GTK too): `open_menu` right-clicks the icon and waits for a
+mapped window of type ``_NET_WM_WINDOW_TYPE_POPUP_MENU`` (GTK sets it on its override-redirect
 menu window; tooltips are ``_TOOLTIP`` and are ignored). `menu_items` finds the items in a
 screenshot of that window: each item's label is a band of dark rows on the light menu
 background, so the band centres are the items' centres, in order; separators are light
@@ -59,7 +68,10 @@ __all__ = [
     "Window",
     "count_colour",
     "find_colour",
+    "TRAY_HOSTS",
+    "TrayHost",
     "missing_requirements",
+    "private_bus",
     "stop_process",
     "wait_until",
 ]
@@ -78,16 +90,21 @@ REQUIRED_PROGRAMS = (
     "dunst",
     "dunstctl",
     "busctl",
-    "trayer",
     "xdotool",
     "import",
 )
+TrayHost = Literal["xembed", "sni"]
+TRAY_HOSTS: tuple[TrayHost, ...] = ("xembed", "sni")
+HOST_PROGRAMS: dict[TrayHost, str] = {"xembed": "trayer", "sni": "gtk-sni-tray-standalone"}
+WATCHER_NAME = "org.kde.StatusNotifierWatcher"
+WATCHER_PATH = "/StatusNotifierWatcher"
 REQUIRED_MODULES = ("PIL", "Xlib", "pystray", "gi")
 TYPELIB_GLOBS = (
     "/usr/lib/*/girepository-1.0/Gtk-3.0.typelib",
     "/usr/lib/girepository-1.0/Gtk-3.0.typelib",
 )
 NOTIFICATIONS_NAME = "org.freedesktop.Notifications"
+SNI_BAR_CLASS = ("gtk-sni-tray-standalone", "Gtk-sni-tray-standalone")
 MENU_TYPES = ("_NET_WM_WINDOW_TYPE_POPUP_MENU", "_NET_WM_WINDOW_TYPE_DROPDOWN_MENU")
 
 _BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -186,9 +203,10 @@ class Window:
 Region = Box | Literal["tray"] | None
 
 
-def missing_requirements() -> list[str]:
-    """Programs and Python modules the desktop tests need but cannot find."""
-    missing = [name for name in REQUIRED_PROGRAMS if shutil.which(name) is None]
+def missing_requirements(host: TrayHost = "xembed") -> list[str]:
+    """Programs and Python modules the desktop tests (with that tray host) need but lack."""
+    programs = (*REQUIRED_PROGRAMS, HOST_PROGRAMS[host])
+    missing = [name for name in programs if shutil.which(name) is None]
     missing += [
         f"python module {name}"
         for name in REQUIRED_MODULES
@@ -236,7 +254,7 @@ def find_colour(img: Image.Image, rgb: RGB, tol: int = 16) -> Box | None:
 
 
 class Desktop:
-    """Xvfb + private session bus + dunst + trayer, started and stopped by PID."""
+    """Xvfb + private session bus + dunst + a tray host, started and stopped by PID."""
 
     def __init__(
         self,
@@ -244,8 +262,12 @@ class Desktop:
         tray_height: int = 32,
         timeout: float = 5.0,
         pystray_backend: str = "gtk",
+        host: TrayHost = "xembed",
     ) -> None:
+        if host not in TRAY_HOSTS:
+            raise ValueError(f"unknown tray host {host!r}; one of {TRAY_HOSTS}")
         self.size = size
+        self.host = host
         self.tray_height = tray_height
         self.timeout = timeout
         self.pystray_backend = pystray_backend
@@ -257,6 +279,7 @@ class Desktop:
         self._apps: list[subprocess.Popen[Any]] = []
         self._xdisplay: Any = None
         self._seen_notification_id = 0
+        self.sni_host_starts = 0  # how many starts the StatusNotifier host took
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -274,7 +297,10 @@ class Desktop:
             self._start_xvfb()
             self._start_bus()
             self.start_notification_daemon()
-            self._start_tray()
+            if self.host == "sni":
+                self._start_sni_host()
+            else:
+                self._start_tray()
         except BaseException:
             self.stop()
             raise
@@ -284,7 +310,7 @@ class Desktop:
         for app in reversed(self._apps):
             stop_process(app)
         self._apps.clear()
-        for name in ("trayer", "dunst"):
+        for name in ("trayer", "gtk-sni-tray", "dunst"):
             if name in self._procs:
                 stop_process(self._procs.pop(name))
         if self._xdisplay is not None:
@@ -547,7 +573,7 @@ class Desktop:
         ids = [int(e["id"]["data"]) for group in history.get("data", []) for e in group]
         self._seen_notification_id = max([self._seen_notification_id, *ids])
 
-    # -- trayer and windows ------------------------------------------------------------
+    # -- trayer and windows ----------------------------------------------------------
 
     def _start_tray(self) -> None:
         self._popen(
@@ -629,19 +655,33 @@ class Desktop:
         return None
 
     def tray_region(self) -> Box:
-        """Where icons dock: trayer's panel window, else the top-right strip."""
-        panel = next((w for w in self.windows() if w.wm_class == ("panel", "trayer")), None)
-        if panel is not None:
-            return panel.box
+        """Where icons dock: the host's panel or bar window, else the top strip."""
+        bar = self._host_window()
+        if bar is not None:
+            return bar.box
         width, _ = self.size
+        if self.host == "sni":
+            return Box(0, 0, width, self.tray_height)
         return Box(width // 2, 0, width - width // 2, self.tray_height)
 
+    def _host_window(self) -> Window | None:
+        wanted = ("panel", "trayer") if self.host == "xembed" else SNI_BAR_CLASS
+        return next((w for w in self.windows() if w.wm_class == wanted), None)
+
     def tray_icons(self) -> list[Box]:
-        """The docked icons (trayer's embedding sockets), left to right."""
+        """The docked icons, left to right: trayer's embedding sockets, or the host's slots
+        for the items registered with the StatusNotifier watcher."""
+        if self.host == "sni":
+            bar = self._host_window()
+            if bar is None:
+                return []
+            side = bar.box.height  # square slots from the left edge of the bar
+            return [Box(bar.box.x + i * side, bar.box.y, side, side)
+                    for i in range(len(self.sni_items()))]
         from Xlib import X
         from Xlib.error import XError
 
-        panel = next((w for w in self.windows() if w.wm_class == ("panel", "trayer")), None)
+        panel = self._host_window()
         if panel is None:
             return []
         root = self._xdisplay.screen().root
@@ -657,6 +697,59 @@ class Desktop:
                 continue
             boxes.append(Box(origin.x, origin.y, geometry.width, geometry.height))
         return sorted(boxes, key=lambda b: b.x)
+
+    # -- the StatusNotifier host ---------------------------------------------------------
+
+    def _start_sni_host(self, attempts: int = 3) -> None:
+        """Start gtk-sni-tray-standalone; start it again if it dies while starting.
+
+        With ``--watcher`` it starts the watcher and at once registers its host with it; now
+        and then (1 start in 20 here) the watcher has not exported its object yet, the
+        registration fails with UnknownObject and the program exits by design ("we want to
+        die if this fails", app/Main.hs). A fresh start then comes up.
+        """
+        for attempt in range(1, attempts + 1):
+            self._popen("gtk-sni-tray", ["gtk-sni-tray-standalone", "--watcher", "--top"],
+                        self.env)
+            proc = self._procs["gtk-sni-tray"]
+
+            def ready(proc: subprocess.Popen[bytes] = proc) -> bool | None:
+                if proc.poll() is not None:
+                    return None
+                return (
+                    self._name_has_owner(WATCHER_NAME)
+                    and self._watcher_property("IsStatusNotifierHostRegistered") == "true"
+                    and self._host_window() is not None
+                )
+
+            def settled(proc: subprocess.Popen[bytes] = proc) -> bool:
+                return proc.poll() is not None or bool(ready(proc))
+
+            wait_until(settled, self.timeout, interval=0.1)
+            if ready(proc):
+                self.sni_host_starts = attempt
+                return
+            stop_process(self._procs.pop("gtk-sni-tray"))
+            wait_until(lambda: not self._name_has_owner(WATCHER_NAME), self.timeout)
+        raise self._fail("gtk-sni-tray", f"no StatusNotifier host came up in {attempts} starts")
+
+    def _watcher_property(self, name: str) -> str:
+        """A property of the StatusNotifierWatcher, as dbus-send prints it (after "variant")."""
+        result = subprocess.run(
+            ["dbus-send", "--session", "--print-reply", f"--dest={WATCHER_NAME}",
+             WATCHER_PATH, "org.freedesktop.DBus.Properties.Get",
+             f"string:{WATCHER_NAME}", f"string:{name}"],
+            env=self.env, capture_output=True, text=True, timeout=self.timeout, check=False,
+        )
+        if result.returncode != 0:
+            return ""
+        body = result.stdout.partition("\n")[2].strip()  # below the "method return" line
+        return body.removeprefix("variant").strip().removeprefix("boolean").strip()
+
+    def sni_items(self) -> list[str]:
+        """The items registered with the StatusNotifier watcher (bus name, maybe a path)."""
+        return re.findall(r'string "([^"]*)"', self._watcher_property(
+            "RegisteredStatusNotifierItems"))
 
     # -- pixels ----------------------------------------------------------------------
 
@@ -725,13 +818,23 @@ class Desktop:
 
     def click(self, x: int, y: int, button: int = 1) -> None:
         """Move the pointer to (x, y) and click ``button`` (1 left, 3 right) with xdotool."""
+        pointer = self._xdisplay.screen().root.query_pointer()
+        # `mousemove --sync` waits for the pointer to move: where it already is, it would
+        # wait for ever.
+        move = [] if (pointer.root_x, pointer.root_y) == (x, y) else [
+            "mousemove", "--sync", str(x), str(y)]
         subprocess.run(
-            ["xdotool", "mousemove", "--sync", str(x), str(y), "click", str(button)],
+            ["xdotool", *move, "click", str(button)],
             env=self.env,
             check=True,
             timeout=self.timeout,
             capture_output=True,
         )
+
+    def key(self, name: str) -> None:
+        """Press and release a key (an X keysym name such as ``Escape``) with xdotool."""
+        subprocess.run(["xdotool", "key", name], env=self.env, check=True,
+                       timeout=self.timeout, capture_output=True)
 
     def menus(self) -> list[Window]:
         """The popup menus on screen."""
@@ -752,8 +855,37 @@ class Desktop:
         if menu is None:
             raise DesktopError(f"no popup menu appeared after a right click at {at}")
         # GTK maps the window, then draws it: wait until its items can be seen.
-        wait_until(lambda: self.menu_items(menu), timeout)
-        return menu  # type: ignore[no-any-return]
+        return self.wait_menu_items(menu, timeout=timeout)[0]
+
+    def window(self, window_id: int) -> Window | None:
+        """That top-level window as it is now (None once it is gone or unmapped)."""
+        return next((w for w in self.windows() if w.id == window_id), None)
+
+    def wait_menu_items(
+        self, menu: Window, count: int | None = None, dark: int = 128, timeout: float = 3.0
+    ) -> tuple[Window, list[tuple[int, int]]]:
+        """The menu as it is drawn now, and its items, once two looks in a row agree (and
+        show ``count`` items, when given); at the deadline, whatever the last look saw.
+
+        GTK maps a menu and then draws it; a StatusNotifier host may map it before the
+        layout has come over dbusmenu and then grow it, so the geometry is read afresh.
+        """
+        last: tuple[Window, list[tuple[int, int]]] = (menu, [])
+        seen: list[tuple[Window, list[tuple[int, int]]]] = []
+
+        def settled() -> tuple[Window, list[tuple[int, int]]] | None:
+            fresh = self.window(menu.id)
+            if fresh is None:
+                return None
+            look = (fresh, self.menu_items(fresh, dark))
+            steady = bool(seen) and seen[-1] == look
+            seen.append(look)
+            if steady and look[1] and (count is None or len(look[1]) == count):
+                return look
+            return None
+
+        found = wait_until(settled, timeout, interval=0.1)
+        return found or (seen[-1] if seen else last)  # type: ignore[no-any-return]
 
     def menu_items(self, menu: Window, dark: int = 128) -> list[tuple[int, int]]:
         """The centres of the menu's items, top to bottom, found from its labels' pixels."""
@@ -786,6 +918,34 @@ class Desktop:
 
     def wait_menu_closed(self, menu: Window, timeout: float = 3.0) -> bool:
         return bool(wait_until(lambda: all(w.id != menu.id for w in self.menus()), timeout))
+
+
+@contextlib.contextmanager
+def private_bus(tmp: Path, timeout: float = 5.0) -> Iterator[str]:
+    """A bare D-Bus session bus (no X, no services) for ``with``: yields its address.
+
+    Same configuration as the desktop's bus: nothing can be auto-started on it. The
+    dbus-daemon runs in the foreground as our child and is stopped by PID at the end.
+    """
+    runtime = tmp / "bus-runtime"
+    runtime.mkdir(mode=0o700)
+    config = tmp / "bus.conf"
+    config.write_text(_BUS_CONFIG.format(runtime=runtime))
+    with open(tmp / "dbus-daemon.log", "ab") as log:  # its complaints, kept out of the output
+        proc = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], timeout)
+        address = proc.stdout.readline().decode().strip() if ready else ""
+        if not address:
+            raise DesktopError(f"dbus-daemon printed no address (exit code {proc.poll()})")
+        yield address
+    finally:
+        stop_process(proc)
 
 
 def stop_process(proc: subprocess.Popen[Any], timeout: float = 3.0) -> int | None:

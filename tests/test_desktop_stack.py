@@ -24,7 +24,8 @@ import pytest
 from PIL import Image
 
 from tests.conftest_desktop import desktop as desktop_fixture  # noqa: F401 (when conftest lacks it)
-from tests.desktop import Desktop, wait_until
+from tests.conftest_desktop import require
+from tests.desktop import Box, Desktop, missing_requirements, wait_until
 from tray_app import APP_NAME
 from tray_app.core.plaintext import BODY_LIMIT, TITLE_LIMIT, clean
 
@@ -137,12 +138,14 @@ class IconApp:
 
 
 @contextmanager
-def icon_app(desktop: Desktop, tmp_path: Path) -> Iterator[IconApp]:
+def icon_app(desktop: Desktop, tmp_path: Path, backend: str | None = None) -> Iterator[IconApp]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     script = tmp_path / "icon_app.py"
     script.write_text(ICON_SCRIPT)
     clicked = tmp_path / "clicked.txt"
     proc = desktop.spawn(
-        [sys.executable, str(script), str(clicked)], stdin=subprocess.PIPE, text=True
+        [sys.executable, str(script), str(clicked)], stdin=subprocess.PIPE, text=True,
+        env={"PYSTRAY_BACKEND": backend} if backend else None,
     )
     app = IconApp(desktop, proc, clicked)
     try:
@@ -283,6 +286,29 @@ def test_menu_item_click_runs_its_callback(desktop: Desktop, tmp_path: Path) -> 
         menu = desktop.open_menu(at=icon.center)
         desktop.click(*desktop.menu_items(menu)[2])  # "Quit"
         assert app.proc.wait(5) == 0
+
+
+# -- (f) a StatusNotifier host: items registered with its watcher, in slots from the left --
+
+
+def test_a_statusnotifier_host_shows_each_item_in_its_slot(tmp_path: Path) -> None:
+    require(missing_requirements("sni"), "the StatusNotifier host test")
+    with Desktop(host="sni") as sni:
+        with icon_app(sni, tmp_path / "one", "appindicator"), \
+                icon_app(sni, tmp_path / "two", "appindicator") as second:
+            second.paint(BLUE)
+            assert wait_until(lambda: len(sni.sni_items()) == 2, 5), sni.sni_items()
+            assert sni.wait_for_colour(RED, min_pixels=ICON_PIXELS, region="tray")
+            assert sni.wait_for_colour(BLUE, min_pixels=ICON_PIXELS, region="tray"), (
+                _screenshot_note(sni, tmp_path, "sni")
+            )
+            bar = sni.tray_region()
+            assert (bar.x, bar.y, bar.width, bar.height) == (0, 0, sni.size[0], 30)
+            slots = sni.tray_icons()
+            assert slots == [Box(0, 0, 30, 30), Box(30, 0, 30, 30)]
+            shot = sni.screenshot()
+            assert {shot.getpixel(slot.center) for slot in slots} == {RED, BLUE}
+        assert wait_until(lambda: not sni.sni_items(), 5), "items leave with their programs"
 
 
 # -- (b) each backend delivers title, body, app name and icon ------------------------------

@@ -1,8 +1,13 @@
-"""The tray app end to end on a real virtual desktop: Xvfb, trayer (an XEMBED tray), a private
-D-Bus session and dunst, against a Statuspage server on 127.0.0.1.
+"""The tray app end to end on a real virtual desktop: Xvfb, a private D-Bus session and dunst,
+against a Statuspage server on 127.0.0.1, under each kind of tray host: trayer (an XEMBED
+tray) and gtk-sni-tray-standalone (a StatusNotifier host, like KDE, GNOME with the
+AppIndicator extension and waybar).
 
-The icon is read from screenshot pixels, notifications from dunst's history, and the menu is
-driven with real clicks. The tests share one app process and run in file order.
+The icon is read from screenshot pixels, notifications from dunst's history. A right click
+opens the menu on both hosts; its items are then clicked with the mouse under trayer, and
+over dbusmenu under gtk-sni-tray (as the host itself does: mouse clicks on the host's menu
+got lost under CPU load, see tests/dbusmenu.py). Per host, the tests share one app process
+and run in file order.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest_desktop import desktop as desktop_fixture  # noqa: F401
+from tests.conftest_desktop import desktop_by_host  # noqa: F401 - "desktop", once per host
 from tests.desktop import Desktop, wait_until
 from tests.trayapp import ARTIFACTS, ROOT, App, click_menu, running_app
 from tray_app.core.levels import Level
@@ -29,6 +34,14 @@ pytestmark = pytest.mark.desktop
 
 TOL = 12
 PIXELS = 60  # a docked 22-32 px icon has a few hundred pixels of its level's colour
+# The backend the app picks by itself: gtk for an XEMBED tray, appindicator for a
+# StatusNotifier host.
+BACKEND = {"xembed": "gtk", "sni": "appindicator"}
+
+
+def _artifact(desktop: Desktop, name: str) -> str:
+    """The README's screenshots come from trayer's run; the other host's get a suffix."""
+    return name if desktop.host == "xembed" else name.replace(".png", f"-{desktop.host}.png")
 
 
 def _notes(desktop: Desktop, word: str) -> list[dict[str, Any]]:
@@ -45,7 +58,11 @@ def app(desktop: Desktop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def test_icon_shows_the_operational_colour(app: App, desktop: Desktop) -> None:
     green = level_colour(Level.OPERATIONAL)
     assert desktop.wait_for_colour(green, TOL, PIXELS, timeout=15, region="tray"), app.why()
-    assert "gtk backend" in app.log_text(), "with no StatusNotifier host the gtk backend is used"
+    assert f"{BACKEND[desktop.host]} backend" in app.log_text(), app.why()
+    if desktop.host == "sni":
+        assert len(desktop.sni_items()) == 1, "registered with the StatusNotifier watcher"
+        icon = desktop.find_colour(green, TOL, region="tray")
+        assert icon is not None and icon.contains(15, 15), f"the first slot of the bar: {icon}"
     assert not _notes(desktop, "Claude"), "an operational start notifies nothing"
 
 
@@ -59,7 +76,7 @@ def test_major_outage_turns_the_icon_red_and_notifies(app: App, desktop: Desktop
     popup = (0, height // 2, width // 2, height)
     wait_until(lambda: desktop.screenshot().crop(popup).getbbox() is not None, 5.0)
     ARTIFACTS.mkdir(exist_ok=True)
-    desktop.screenshot(ARTIFACTS / "tray-notification.png")
+    desktop.screenshot(ARTIFACTS / _artifact(desktop, "tray-notification.png"))
     note = desktop.wait_for_notification(lambda n: n["summary"].startswith("Claude is down"), 10)
     assert note is not None, f"{desktop.notifications()}\n{app.why()}"
     assert "Elevated errors" in note["body"]
@@ -82,11 +99,22 @@ def test_recovery_notifies_after_the_confirmations(app: App, desktop: Desktop) -
     assert len(_notes(desktop, "is down")) == 1, "exactly one down alert for the outage"
 
 
+def test_a_right_click_opens_the_menu_with_every_entry(app: App, desktop: Desktop) -> None:
+    # Drawn by the app (gtk) under trayer, by the host from dbusmenu under gtk-sni-tray.
+    labels = [e["text"] for e in app.entries() if e["text"] != "---"]
+    assert "Quit" in labels, app.why()
+    menu = desktop.open_menu(at=desktop.tray_icons()[0].center)
+    menu, items = desktop.wait_menu_items(menu, len(labels), dark=200)
+    assert len(items) == len(labels), f"{len(items)} items seen, the menu has {labels}"
+    desktop.key("Escape")
+    assert desktop.wait_menu_closed(menu), "Escape closes it"
+
+
 def test_menu_check_now_polls_at_once(app: App, desktop: Desktop) -> None:
     # Slow the poller down first: an outage makes it poll every second anyway, so use the
     # server's counter across a quiet window instead of the interval.
     before = app.server.requests
-    click_menu(app, "Check now", screenshot="tray-menu.png")
+    click_menu(app, "Check now", screenshot=_artifact(desktop, "tray-menu.png"))
     assert wait_until(lambda: app.server.requests > before, 3.0), app.why()
     assert "menu: check_now" in app.log_text()
 
@@ -151,8 +179,9 @@ def test_sigterm_quits_cleanly(desktop: Desktop, tmp_path: Path) -> None:
 def test_the_appindicator_backend_shows_and_recolours_the_icon(
     desktop: Desktop, tmp_path: Path
 ) -> None:
-    # No StatusNotifier host here: libayatana-appindicator falls back to an XEMBED icon,
-    # which trayer docks; the app's code path is the appindicator one all the same.
+    # Under trayer there is no StatusNotifier host: libayatana-appindicator falls back to an
+    # XEMBED icon, which trayer docks; the app's code path is the appindicator one all the
+    # same. Under gtk-sni-tray it is the real thing.
     with StatusServer() as server, running_app(desktop, tmp_path, server,
                                                backend="appindicator") as app:
         green = level_colour(Level.OPERATIONAL)

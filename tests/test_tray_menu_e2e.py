@@ -1,6 +1,7 @@
 """The tray's menu features, clicked for real on the virtual desktop (issue 5): notify me when
-it's back, pause, components by id, start at login, the history chart. One app process; the
-tests run in file order and build on each other."""
+it's back, pause, components by id, start at login, the history chart. Under each tray host
+(trayer; gtk-sni-tray-standalone, which draws the menu it reads over dbusmenu), one app
+process; the tests run in file order and build on each other."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest_desktop import desktop_by_host  # noqa: F401 - "desktop", once per host
 from tests.desktop import Desktop, wait_until
 from tests.trayapp import App, click_menu, running_app
 from tray_app.core.levels import Level
@@ -52,7 +54,8 @@ def test_notify_me_when_back_arms(app: App) -> None:
 
 
 def test_pause_for_one_hour_shows_time_left(app: App) -> None:
-    click_menu(app, "Notifications", "Pause for 1 hour", screenshot="tray-submenu.png")
+    shot = "tray-submenu.png" if app.desktop.host == "xembed" else "tray-submenu-sni.png"
+    click_menu(app, "Notifications", "Pause for 1 hour", screenshot=shot)
 
     def paused_label() -> str:
         children = (app.entry("Notifications") or {}).get("children", [])

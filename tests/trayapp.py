@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.dbusmenu import SniMenu
 from tests.desktop import Desktop, Window, wait_until
 from tray_app.demo import StatusServer
 
@@ -105,12 +106,15 @@ def _new_menu(desktop: Desktop, before: set[int], timeout: float = 3.0) -> Windo
     menu = wait_until(lambda: next((w for w in desktop.menus() if w.id not in before), None),
                       timeout)
     assert menu is not None, "a (sub)menu opened"
-    wait_until(lambda: desktop.menu_items(menu, dark=200), timeout)
-    return menu  # type: ignore[no-any-return]
+    return desktop.wait_menu_items(menu, dark=200, timeout=timeout)[0]
 
 
 def click_menu(app: App, *path: str, screenshot: str | None = None) -> None:
-    """Right-click the icon, then click through ``path`` (submenus first) by label."""
+    """Click through ``path`` (submenus first) by label: with the mouse on an XEMBED tray,
+    over dbusmenu on a StatusNotifier host (`sni_click`)."""
+    if app.desktop.host == "sni":
+        sni_click(app, *path)
+        return
     desktop = app.desktop
     icons = desktop.tray_icons()
     assert icons, "the icon is docked"
@@ -120,7 +124,7 @@ def click_menu(app: App, *path: str, screenshot: str | None = None) -> None:
         labels = _visible(level)
         assert name in labels, f"{name!r} not in {labels}"
         # Disabled labels are drawn in grey: a lenient threshold counts them as items too.
-        items = desktop.menu_items(menu, dark=200)
+        menu, items = desktop.wait_menu_items(menu, len(labels), dark=200)
         assert len(items) == len(labels), f"{len(items)} items seen, the menu has {labels}"
         entry = next(e for e in level if e["text"] == name)
         before = {w.id for w in desktop.menus()}
@@ -132,3 +136,24 @@ def click_menu(app: App, *path: str, screenshot: str | None = None) -> None:
             menu = _new_menu(desktop, before)
             level = entry["children"]
     wait_until(lambda: not desktop.menus(), 3.0)
+
+
+def sni_menu(app: App) -> SniMenu:
+    items = app.desktop.sni_items()
+    assert len(items) == 1, f"one item registered with the watcher: {items}"
+    return SniMenu(app.desktop.bus_address, items[0].split("/", 1)[0])
+
+
+def sni_click(app: App, *path: str) -> None:
+    """Click through ``path`` as the StatusNotifier host would: the labels the item exports
+    over dbusmenu must match the app's menu at every level, then "clicked" goes to the entry.
+    """
+    menu = sni_menu(app)
+    node, level = menu.layout(), app.entries()
+    for name in path:
+        exported = [c.label for c in node.shown()]
+        assert exported == _visible(level), "the host sees the app's menu"
+        assert name in exported, f"{name!r} not in {exported}"
+        node = next(c for c in node.shown() if c.label == name)
+        level = next(e for e in level if e["text"] == name)["children"]
+    menu.click(*path)

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .core.policy import Notify
     from .demo import DemoCycle, StatusServer
     from .monitor import ServiceView
-    from .notifier import Notifier
+    from .notifier import Notifier, TrayBalloonBackend
     from .replay import Line, ReplaySource
 
 log = logging.getLogger(__name__)
@@ -284,6 +284,7 @@ def start_session(
     on_change: Callable[[], None] | None = None,
     on_sent: Callable[[Notify, ServiceView], None] | None = None,
     autostart: Autostart | None = None,
+    balloon: TrayBalloonBackend | None = None,
 ) -> tuple[Running, Config, list[str]]:
     """Build everything a long-running mode needs (not yet started). The tray passes its
     login item, which is made to match the file's ``autostart`` (never for ``--demo``)."""
@@ -299,7 +300,7 @@ def start_session(
 
         apply(autostart, cfg.autostart)
     policy = _demo_policy(cfg) if demo else None
-    notifier = _make_notifier() if notify else None
+    notifier = _make_notifier(balloon) if notify else None
     client = HttpClient()
     monitors = build_monitors(cfg, client, policy=policy, err=err)
     # One file shared with any other process of the app; the demo's outages go to their own.
@@ -350,11 +351,12 @@ def _demo_policy(cfg: Config) -> PolicyConfig:
     return replace(policy, timing=replace(policy.timing, interval=2.0, flap_window=15.0))
 
 
-def _make_notifier() -> Notifier:
+def _make_notifier(balloon: TrayBalloonBackend | None = None) -> Notifier:
+    """The notifier; ``balloon`` (tray mode) lets Windows notify from the tray's own icon."""
     from . import APP_NAME
-    from .notifier import Notifier
+    from .notifier import Notifier, default_backends
 
-    return Notifier(APP_NAME, _icon_file())
+    return Notifier(APP_NAME, _icon_file(), default_backends(tray=balloon))
 
 
 def _icon_file() -> str | None:
@@ -405,13 +407,16 @@ def run_tray(opts: Options, paths: AppPaths, out: TextIO, err: TextIO) -> int:
 def _run_tray(opts: Options, paths: AppPaths, err: TextIO) -> int:
     from .autostart import for_platform
     from .controller import TrayController
+    from .notifier import TrayBalloonBackend
     from .tray import TrayIcon
 
     holder: list[TrayController] = []
     autostart = for_platform()
+    balloon = TrayBalloonBackend()  # lent the tray's notify() while the icon shows
     running, cfg, problems = start_session(
         opts, paths, err, notify=True,
         on_change=lambda: holder[0].refresh() if holder else None, autostart=autostart,
+        balloon=balloon,
     )
     controller = TrayController(
         running.session, running.poller, cfg,
@@ -432,11 +437,17 @@ def _run_tray(opts: Options, paths: AppPaths, err: TextIO) -> int:
     controller.tray = tray
     # A logout or `kill` quits like the menu does: state saved, icon removed.
     signal.signal(signal.SIGTERM, lambda *_: controller.on_action("quit"))
+
+    def setup() -> None:
+        balloon.attach(tray.notify)
+        running.poller.start()
+
     try:
-        tray.run(running.poller.start)
+        tray.run(setup)
     except KeyboardInterrupt:
         pass
     finally:
+        balloon.detach()
         running.close()
     return 0
 

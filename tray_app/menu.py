@@ -11,13 +11,16 @@ import time
 from dataclasses import dataclass, field
 
 from .core.levels import Level, worst
-from .core.plaintext import clean
+from .core.plaintext import clean, cut_utf16, utf16_len
 from .core.prefs import Prefs, describe_left
 from .core.urls import safe_link
 from .monitor import ServiceView
 
-TOOLTIP_LIMIT = 127  # Windows truncates (pystray refuses) longer tooltips
+# Windows' szTip[128] less its NUL, in UTF-16 code units (an emoji takes two); pystray's
+# ctypes struct refuses more.
+TOOLTIP_LIMIT = 127
 MENU_TEXT_LIMIT = 80
+NOT_WATCHED = " (not watched)"
 MAX_INCIDENTS = 6
 
 _MARK = {
@@ -97,21 +100,28 @@ def tooltip(views: tuple[ServiceView, ...], prefs: Prefs, now: float) -> str:
         when += ", alerts paused"
     lines.append(when)
     text = "\n".join(lines)
-    if len(text) > TOOLTIP_LIMIT:  # keep the "checked" line; cut the headline instead
-        keep = TOOLTIP_LIMIT - len(lines[-1]) - 1
-        text = clean("\n".join(lines[:-1]), keep) + "\n" + lines[-1]
-        text = text[:TOOLTIP_LIMIT]
+    if utf16_len(text) > TOOLTIP_LIMIT:  # keep the "checked" line; cut the headline instead
+        keep = TOOLTIP_LIMIT - utf16_len(lines[-1]) - 1
+        text = clean("\n".join(lines[:-1]), 10 * TOOLTIP_LIMIT)
+        text = cut_utf16(cut_utf16(text, keep) + "\n" + lines[-1], TOOLTIP_LIMIT)
     return text
 
 
 def _components(view: ServiceView) -> list[Entry]:
+    """One status line per component: watched ones with their level's mark, then the others
+    marked "(not watched)" with no mark at all (a ✓ would read as "fine and watched")."""
     a = view.assessment
     if a is None:
         return []
-    return [
+    watched = [
         Entry(_label(f"{_MARK[c.level]} {c.name}: {c.level.label}"), enabled=False)
-        for c in a.watched
+        for c in a.components if c.watched
     ]
+    others = [  # a long name is cut, never the marker
+        Entry(f"{clean(c.name, MENU_TEXT_LIMIT - len(NOT_WATCHED))}{NOT_WATCHED}", enabled=False)
+        for c in a.components if not c.watched
+    ]
+    return watched + others
 
 
 def _incidents(view: ServiceView) -> list[Entry]:

@@ -2,21 +2,35 @@
 
 `Notifier.send` cleans the text (`plaintext.clean`), queues it and returns at once; a single
 thread named ``notifier`` hands each notification to the backends in order until one
-succeeds. A failing backend is logged and the next one tried; nothing ever propagates to
-the caller. The worker exists because plyer's Windows backend ends in
-``time.sleep(timeout)``, which would freeze the tray's callbacks.
+succeeds. Nothing ever propagates to the caller. A backend says how it failed:
 
-Why desktop-notifier sits beside plyer on Linux: plyer (the library we name to users) talks
-to the notification daemon through dbus-python when that compiled package is importable,
-otherwise it shells out to ``notify-send`` and, failing that, silently does nothing; with
-no daemon, its dbus-python path raises while notify-send returns normally, so delivery
-cannot be told from a return value. desktop-notifier speaks D-Bus itself in pure Python
-(dbus-fast), needs no compiled dependency, and reports the server's capabilities. So on
-Linux it goes first and plyer is the fallback; on Windows and macOS plyer alone is used.
+- `NotDelivered` (or any other exception): the platform certainly does not have it; the
+  next backend is tried.
+- `MaybeDelivered`: the request reached the platform but its answer never came (a D-Bus
+  call that timed out, an ``osascript`` that hung). The daemon may still show it, so the
+  chain stops there: a second backend could show it twice (issue 11).
 
-``CST_NOTIFIER=desktop-notifier|plyer|none`` overrides the choice (tests, troubleshooting).
-Backends import their library lazily, so a headless ``check`` command never loads them.
-`FakeBackend` records calls for tests.
+The chain per system (`default_backends`), and why:
+
+- **Linux**: desktop-notifier, then plyer. plyer (the library we name to users) talks to
+  the daemon through dbus-python when that compiled package is importable, else through
+  ``notify-send``, else silently does nothing; with no daemon its dbus-python path raises
+  while notify-send returns normally, so delivery can't be told from a return value.
+  desktop-notifier speaks D-Bus in pure Python (dbus-fast) and reports the daemon's answer.
+- **Windows**: the app's own tray icon (`TrayBalloonBackend`, pystray's ``Icon.notify``)
+  while the tray runs, so no second icon appears; plyer otherwise (``watch``), which shows
+  its balloon from a temporary icon of its own. Both get text cut to the balloon's fields
+  (title 63, body 255 UTF-16 code units).
+- **macOS**: plyer's notifier (NSUserNotificationCenter) attributes a notification to the
+  process's main bundle: its name, icon and the switch in System Settings come from that
+  bundle's id. Frozen as the ``.app`` (CFBundleIdentifier ``com.claude-status-tray``) that
+  is us, so plyer goes first. From a plain ``pip install`` there is no bundle of ours (no
+  main bundle at all, or python.org's Python.app, which was never allowed to notify), so
+  ``osascript -e 'display notification …'`` goes first (shown as from Script Editor).
+
+``CST_NOTIFIER=desktop-notifier|plyer|osascript|none`` overrides the choice (tests,
+troubleshooting). Backends import their library lazily, so a headless ``check`` command never
+loads them. `FakeBackend` records calls for tests.
 """
 
 from __future__ import annotations
@@ -25,14 +39,18 @@ import asyncio
 import logging
 import os
 import platform
+import plistlib
 import queue
+import subprocess
+import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from xml.parsers.expat import ExpatError
 
-from tray_app.core.plaintext import BODY_LIMIT, TITLE_LIMIT, clean
+from tray_app.core.plaintext import BODY_LIMIT, TITLE_LIMIT, clean, cut_utf16
 
 if TYPE_CHECKING:
     from desktop_notifier import DesktopNotifier
@@ -42,10 +60,15 @@ __all__ = [
     "Backend",
     "DesktopNotifierBackend",
     "FakeBackend",
+    "MaybeDelivered",
     "NotDelivered",
     "Notifier",
+    "OsascriptBackend",
     "PlyerBackend",
+    "TrayBalloonBackend",
     "default_backends",
+    "macos_bundle_id",
+    "osascript_argv",
 ]
 
 logger = logging.getLogger(__name__)
@@ -54,6 +77,17 @@ ENV_VAR = "CST_NOTIFIER"
 THREAD_NAME = "notifier"
 MAX_PENDING = 32  # beyond this, new notifications are dropped (and logged)
 PLYER_TIMEOUT_S = 10  # how long plyer asks the notification to stay up
+OSASCRIPT_TIMEOUT_S = 10.0
+# NOTIFYICONDATAW's szInfoTitle[64] and szInfo[256], less the terminating NUL, in UTF-16
+# code units (pystray and plyer both fill that struct through ctypes, which raises on more).
+WINDOWS_TITLE_UNITS = 63
+WINDOWS_BODY_UNITS = 255
+# The title and body reach the script as its arguments, never as script text.
+OSASCRIPT_NOTIFY = (
+    "on run argv",
+    "display notification (item 2 of argv) with title (item 1 of argv)",
+    "end run",
+)
 
 
 class Backend(Protocol):
@@ -68,7 +102,14 @@ class Backend(Protocol):
 
 
 class NotDelivered(Exception):
-    """A backend ran but the notification was not handed to the platform."""
+    """A backend ran but the notification was certainly not handed to the platform."""
+
+
+class MaybeDelivered(Exception):
+    """The platform got the request but never answered: it may show the notification.
+
+    The worker does not try another backend after this (that could show it twice).
+    """
 
 
 @dataclass(frozen=True)
@@ -160,6 +201,10 @@ class Notifier:
         for backend in self._backends:
             try:
                 backend.send(message.title, message.body, self._app_name, self._icon_path)
+            except MaybeDelivered as exc:
+                logger.warning("Notification %r may have been shown by %s (%s); not sending "
+                               "it again", message.title, backend.name, exc)
+                return
             except Exception as exc:
                 logger.warning("Notification backend %s failed: %r", backend.name, exc)
                 continue
@@ -180,32 +225,76 @@ def _close_backend(backend: Backend) -> None:
 
 
 def default_backends(
-    environ: Mapping[str, str] | None = None, system: str | None = None
+    environ: Mapping[str, str] | None = None,
+    system: str | None = None,
+    *,
+    tray: TrayBalloonBackend | None = None,
+    bundle_id: str | None = None,
 ) -> list[Backend]:
-    """The backends for this platform, or those named by ``CST_NOTIFIER``."""
+    """The backends for this platform, in order, or those named by ``CST_NOTIFIER``.
+
+    ``tray`` is the tray icon's balloon (Windows uses it first while the tray runs);
+    ``bundle_id`` stands for `macos_bundle_id` (macOS: whether we run from our ``.app``).
+    """
     env = os.environ if environ is None else environ
     system = platform.system() if system is None else system
+    plyer = PlyerBackend(windows_limits=system == "Windows")
     choice = env.get(ENV_VAR, "").strip().lower()
     if choice == "none":
         return []
     if choice == "desktop-notifier":
         return [DesktopNotifierBackend()]
     if choice == "plyer":
-        return [PlyerBackend()]
+        return [plyer]
+    if choice == "osascript":
+        return [OsascriptBackend()]
     if choice:
         logger.warning("Unknown %s=%r; using the platform default", ENV_VAR, choice)
     if system == "Linux":
-        return [DesktopNotifierBackend(), PlyerBackend()]
-    return [PlyerBackend()]
+        return [DesktopNotifierBackend(), plyer]
+    if system == "Windows":
+        return [tray, plyer] if tray is not None else [plyer]
+    if system == "Darwin":
+        if (bundle_id or macos_bundle_id()) is not None:
+            return [plyer, OsascriptBackend()]
+        return [OsascriptBackend(), plyer]
+    return [plyer]
+
+
+def macos_bundle_id(executable: str | None = None, frozen: bool | None = None) -> str | None:
+    """The CFBundleIdentifier of the ``.app`` this frozen program runs from, else None.
+
+    Only a frozen build counts: a venv's or Homebrew's Python has no bundle of ours, and
+    python.org's runs inside Python.app, which is not us either.
+    """
+    if not (getattr(sys, "frozen", False) if frozen is None else frozen):
+        return None
+    path = Path(executable or sys.executable)
+    app = next((p for p in path.parents if p.suffix == ".app"), None)
+    if app is None:
+        return None
+    try:
+        with (app / "Contents" / "Info.plist").open("rb") as fh:
+            info = plistlib.load(fh)
+    except (OSError, ValueError, ExpatError):  # InvalidFileException is a ValueError
+        return None
+    ident = info.get("CFBundleIdentifier") if isinstance(info, dict) else None
+    return ident if isinstance(ident, str) and ident else None
 
 
 class PlyerBackend:
-    """plyer: Windows balloon/toast, macOS, and on Linux dbus-python or notify-send."""
+    """plyer: Windows balloon, macOS NSUserNotification, on Linux dbus-python or notify-send."""
 
     name = "plyer"
 
+    def __init__(self, windows_limits: bool = False) -> None:
+        self._windows_limits = windows_limits
+
     def send(self, title: str, body: str, app_name: str, icon_path: str | None) -> None:
         from plyer import notification  # type: ignore[import-untyped, unused-ignore]
+
+        if self._windows_limits:
+            title, body = windows_balloon_text(title, body)
 
         notification.notify(
             title=title,
@@ -214,6 +303,79 @@ class PlyerBackend:
             app_icon=icon_path or "",
             timeout=PLYER_TIMEOUT_S,
         )
+
+
+def windows_balloon_text(title: str, body: str) -> tuple[str, str]:
+    """Title and body cut to the Windows balloon's fields (UTF-16 units, ellipsis inside)."""
+    return cut_utf16(title, WINDOWS_TITLE_UNITS), cut_utf16(body, WINDOWS_BODY_UNITS)
+
+
+class TrayBalloonBackend:
+    """Windows: a balloon from the app's own tray icon, through a callable the tray lends.
+
+    The composition root attaches the tray's ``notify(title, body)`` once the icon shows and
+    detaches it when the tray stops; without one (``watch``, start-up, shutdown) `send`
+    raises `NotDelivered` and the next backend (plyer) takes over.
+    """
+
+    name = "tray-balloon"
+
+    def __init__(self) -> None:
+        self._show: Callable[[str, str], None] | None = None
+
+    def attach(self, show: Callable[[str, str], None]) -> None:
+        self._show = show
+
+    def detach(self) -> None:
+        self._show = None
+
+    def send(self, title: str, body: str, app_name: str, icon_path: str | None) -> None:
+        show = self._show
+        if show is None:
+            raise NotDelivered("the tray icon is not running")
+        show(*windows_balloon_text(title, body))
+
+
+def osascript_argv(
+    title: str, body: str, script: Sequence[str] = OSASCRIPT_NOTIFY
+) -> list[str]:
+    """``osascript -e LINE … -- TITLE BODY``: the text goes in as arguments, never as code."""
+    argv = ["osascript"]
+    for line in script:
+        argv += ["-e", line]
+    return [*argv, "--", title, body]
+
+
+class OsascriptBackend:
+    """macOS without an app bundle of ours: AppleScript's ``display notification``.
+
+    Run without a shell and with a timeout. A non-zero exit or a missing ``osascript`` is a
+    definite failure; a timeout may still have shown it (`MaybeDelivered`).
+    """
+
+    name = "osascript"
+
+    def __init__(
+        self,
+        run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
+        timeout: float = OSASCRIPT_TIMEOUT_S,
+    ) -> None:
+        self._run = run
+        self._timeout = timeout
+
+    def send(self, title: str, body: str, app_name: str, icon_path: str | None) -> None:
+        try:
+            done = self._run(
+                osascript_argv(title, body), capture_output=True, text=True,
+                timeout=self._timeout, check=False, stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise MaybeDelivered(f"osascript still running after {self._timeout:g} s") from exc
+        except OSError as exc:
+            raise NotDelivered(f"can't run osascript: {exc}") from exc
+        if done.returncode != 0:
+            raise NotDelivered(f"osascript exited with {done.returncode}: "
+                               f"{(done.stderr or '').strip()[:200]}")
 
 
 class DesktopNotifierBackend:
@@ -243,12 +405,27 @@ class DesktopNotifierBackend:
         notifier = DesktopNotifier(app_name=app_name, app_icon=icon)
         dispatched = threading.Event()
         try:
-            # desktop-notifier logs and swallows delivery errors; on_dispatched only runs
-            # once the daemon accepted the notification, so it is our proof of delivery.
-            await asyncio.wait_for(
-                notifier.send(title, body, icon=icon, on_dispatched=dispatched.set),
-                self._timeout,
-            )
+            # First connect and ask the daemon what it supports (desktop-notifier caches the
+            # answer for the send below). No notification has gone out yet, so a timeout
+            # here is a definite failure.
+            try:
+                await asyncio.wait_for(notifier.get_capabilities(), self._timeout)
+            except TimeoutError as exc:
+                raise NotDelivered(
+                    f"no answer from the notification daemon in {self._timeout:g} s"
+                ) from exc
+            # Then Notify. desktop-notifier logs and swallows delivery errors; on_dispatched
+            # only runs once the daemon accepted the notification, so it is our proof. A
+            # timeout now means the daemon has the call and may show it.
+            try:
+                await asyncio.wait_for(
+                    notifier.send(title, body, icon=icon, on_dispatched=dispatched.set),
+                    self._timeout,
+                )
+            except TimeoutError as exc:
+                raise MaybeDelivered(
+                    f"the daemon did not answer Notify in {self._timeout:g} s"
+                ) from exc
         finally:
             await _disconnect(notifier)
         if not dispatched.is_set():

@@ -51,15 +51,26 @@ def _tray_deps() -> str:
 
 
 def _notifier() -> str:
-    plat = {"win32": "win", "darwin": "macosx"}.get(sys.platform, "linux")
-    importlib.import_module(f"plyer.platforms.{plat}.notification")
-    parts = [f"plyer.platforms.{plat}.notification"]
-    if plat == "linux":
-        importlib.import_module("desktop_notifier")
-        parts.append("desktop-notifier")
-    from .notifier import Notifier  # noqa: F401
+    """The notification backends, in the order this platform tries them, each loadable."""
+    import platform
+    import shutil
 
-    return ", ".join(parts)
+    from .notifier import TrayBalloonBackend, default_backends, macos_bundle_id
+
+    plat = {"win32": "win", "darwin": "macosx"}.get(sys.platform, "linux")
+    # The tray's balloon is first on Windows while the tray runs: list it as the tray has it.
+    names = [b.name for b in default_backends({}, platform.system(), tray=TrayBalloonBackend())]
+    module = f"plyer.platforms.{plat}.notification"
+    importlib.import_module(module)
+    if "desktop-notifier" in names:
+        importlib.import_module("desktop_notifier")
+    if "osascript" in names and shutil.which("osascript") is None:
+        raise RuntimeError("osascript not found")
+    detail = " then ".join(names) + f" ({module})"
+    if plat == "macosx":
+        bundle = macos_bundle_id()
+        detail += f" (app bundle {bundle})" if bundle else " (no app bundle: osascript first)"
+    return detail
 
 
 def _http() -> str:

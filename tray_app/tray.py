@@ -163,6 +163,16 @@ class TrayIcon:
     def stop(self) -> None:
         self._icon.stop()
 
+    def notify(self, title: str, body: str) -> None:
+        """A notification from this very icon (pystray's ``Icon.notify``: a balloon or toast
+        on Windows, with no second icon). Raises when this icon can't show one now, so the
+        notifier moves on to its next backend. The caller fits the text to the platform."""
+        if not getattr(self._icon, "HAS_NOTIFICATION", False):
+            raise RuntimeError(f"pystray's {self.backend} backend has no notifications")
+        if not self._icon.visible:
+            raise RuntimeError("the tray icon is not shown")
+        self._icon.notify(body, title)  # pystray's order: message, then title
+
     def update(self, model: TrayModel) -> None:
         """The one way to change what the tray shows; safe from any thread."""
         if sys.platform == "darwin" and threading.current_thread() is not threading.main_thread():

@@ -26,6 +26,11 @@ that looks like markup may reach them.
    characters and appends ``…``, so the result, ellipsis included, is at most ``limit``.
 
 Anything that is not a ``str`` gives ``""``.
+
+Windows counts its text fields (balloon title and body, tooltip) in UTF-16 code units, where
+an emoji or any other character beyond U+FFFF takes two. `utf16_len` counts them, and
+`cut_utf16` fits a text into such a field: whole characters only (never half of a surrogate
+pair), with the ellipsis inside the limit.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import html
 import re
 import unicodedata
 
-__all__ = ["BODY_LIMIT", "ELLIPSIS", "TITLE_LIMIT", "clean"]
+__all__ = ["BODY_LIMIT", "ELLIPSIS", "TITLE_LIMIT", "clean", "cut_utf16", "utf16_len"]
 
 TITLE_LIMIT = 64
 BODY_LIMIT = 256
@@ -113,3 +118,28 @@ def _cap(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def utf16_len(text: str) -> int:
+    """How many UTF-16 code units ``text`` takes (two for each character beyond U+FFFF)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def cut_utf16(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` UTF-16 code units.
+
+    Left whole when it fits; otherwise cut at a character boundary, trailing spaces dropped,
+    and ``…`` (one unit) appended, so the result, ellipsis included, fits ``limit``.
+    """
+    if utf16_len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    room = limit - 1  # the ellipsis takes one unit
+    kept = 0  # characters kept
+    for ch in text:
+        room -= 2 if ord(ch) > 0xFFFF else 1
+        if room < 0:
+            break
+        kept += 1
+    return text[:kept].rstrip() + ELLIPSIS
