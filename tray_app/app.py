@@ -142,7 +142,9 @@ def make_monitor(
         except BadURL as exc:
             print(f"warning: reachability hint off: {exc}", file=err or sys.stderr)
     try:
-        online: OnlineCheck | None = OnlineCheck(cfg.online_check)
+        # Through a proxy, the check asks the proxy rather than the open internet.
+        online: OnlineCheck | None = OnlineCheck(
+            cfg.online_check, proxy=lambda: client.proxy_for(svc.url))
     except ValueError as exc:
         print(f"warning: connectivity check off: {exc}", file=err or sys.stderr)
         online = None
@@ -162,7 +164,7 @@ def make_monitor(
 def run_check(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_json: bool,
               as_waybar: bool = False) -> int:
     cfg = resolve_config(opts, paths, err)
-    client = HttpClient()
+    client = HttpClient(proxy=cfg.proxy)
     # One poll decides: a single failure is already "unknown" here, and nothing notifies.
     policy = replace(cfg.policy(), failure_threshold=1)
     try:
@@ -256,7 +258,7 @@ def start_session(
     cfg = resolve_config(opts, paths, err)
     policy = _demo_policy(cfg) if demo else None
     notifier = _make_notifier() if notify else None
-    client = HttpClient()
+    client = HttpClient(proxy=cfg.proxy)
     monitors = build_monitors(cfg, client, policy=policy, err=err)
     store = None if demo else StateStore(paths.data / "state.json")
     history = HistoryStore(paths.data / ("demo-history.json" if demo else "history.json"))
@@ -405,7 +407,7 @@ def _show_chart(session: Session, paths: AppPaths) -> None:
 def run_wait(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *,
              timeout: float | None) -> int:
     cfg = resolve_config(opts, paths, err)
-    client = HttpClient()
+    client = HttpClient(proxy=cfg.proxy)
     monitor = make_monitor(cfg.main_service(), cfg, client, err=err)
     deadline = None if timeout is None else time.monotonic() + timeout
     try:

@@ -20,6 +20,7 @@ from .core.assess import Selector, Watch
 from .core.policy import Kind, PolicyConfig
 from .core.presets import CLAUDE, PRESETS, Preset, preset_for_url
 from .core.urls import BadURL, page_base
+from .proxy import check_setting
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Config:
     notifications: bool = True
     paused_until: float = 0.0
     autostart: bool = False
+    proxy: str = ""  # "" the system's proxy settings, "none", or a proxy URL
     source_path: Path | None = field(default=None, compare=False)
     problems: tuple[str, ...] = field(default=(), compare=False)
 
@@ -196,6 +198,13 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, str) or "{id}" not in value:
             raise ConfigError("must be a URL template containing {id}")
         return {"mirror": value}
+    if key == "proxy":
+        if not isinstance(value, str):
+            raise ConfigError('must be a proxy URL or "none"')
+        try:
+            return {"proxy": check_setting(value)}
+        except ValueError as exc:
+            raise ConfigError(f"is not usable: {exc}") from exc
     if key in ("paused_until", "notifications_paused_until"):
         if (isinstance(value, bool) or not isinstance(value, int | float)
                 or not math.isfinite(value)):
@@ -278,6 +287,8 @@ def dumps(cfg: Config) -> str:
         f"mirror = {_toml_str(cfg.mirror)}",
         f"autostart = {str(cfg.autostart).lower()}",
     ]
+    if cfg.proxy:
+        lines.append(f"proxy = {_toml_str(cfg.proxy)}")
     for s in cfg.extra_services:
         lines += ["", "[[services]]"]
         if s.key in PRESETS:  # keeps the preset's key, page id and aliases on reload
