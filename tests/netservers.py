@@ -64,8 +64,7 @@ class TestCA:
 
 @dataclass
 class Conn:
-    """One client connection to :class:`TlsFront`, in bytes on the wire (TLS records; a
-    request that shares the handshake's last read counts as handshake, the total is exact)."""
+    """One client connection to :class:`TlsFront`, in bytes on the wire (TLS records)."""
 
     handshake_in: int = 0  # from the client, until the handshake is done
     handshake_out: int = 0  # to the client, tickets included
@@ -152,6 +151,9 @@ class TlsFront:
                     c.handshake_in += len(data)
                     incoming.write(data)
             c.handshake_out += _flush(sock, outgoing)
+            # Records the handshake left unread came with its last read: the request's.
+            c.handshake_in -= incoming.pending
+            c.data_in += incoming.pending
             c.resumed = obj.session_reused
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port), LIMIT)
             early = _drain(obj)  # a request that came in the handshake's last read
