@@ -232,9 +232,11 @@ class ConnectProxy:
     without the matching Proxy-Authorization gets 407."""
 
     def __init__(self, names: Mapping[str, str] | None = None,
-                 credentials: tuple[str, str] | None = None) -> None:
+                 credentials: tuple[str, str] | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.names = dict(names or {})
         self.credentials = credentials
+        self.tls = tls  # an https:// proxy: clients speak TLS to the proxy itself
         self.tunnels = 0
         self.connects: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
@@ -252,7 +254,7 @@ class ConnectProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def __enter__(self) -> ConnectProxy:
         self._thread.start()
@@ -280,6 +282,8 @@ class ConnectProxy:
         upstream: socket.socket | None = None
         try:
             client.settimeout(LIMIT)
+            if self.tls is not None:
+                client = self.tls.wrap_socket(client, server_side=True)
             head = b""
             while b"\r\n\r\n" not in head and len(head) < 16384:
                 piece = client.recv(4096)
@@ -329,7 +333,9 @@ class ConnectProxy:
 def _relay(a: socket.socket, b: socket.socket, stop: threading.Event) -> None:
     last = time.monotonic()
     while not stop.is_set() and time.monotonic() - last < LIMIT:
-        ready, _, _ = select.select([a, b], [], [], 0.1)
+        # A TLS socket may hold decrypted bytes that select() can't see.
+        buffered = [s for s in (a, b) if isinstance(s, ssl.SSLSocket) and s.pending()]
+        ready = buffered or select.select([a, b], [], [], 0.1)[0]
         for src in ready:
             data = src.recv(65536)
             if not data:

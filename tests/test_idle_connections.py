@@ -115,6 +115,7 @@ def test_a_black_holed_kept_alive_connection_is_retried_on_a_fresh_one(
         started = time.monotonic()
         fetched, _ = monitor.poll(WALL + 60)
         took = time.monotonic() - started
+        assert client.own_transport is not None and client.own_transport.retries == 1
     finally:
         client.close()
         if front is not None:

@@ -233,6 +233,23 @@ def test_no_proxy_and_none_go_direct(
     assert view.level is Level.UNKNOWN and not view.offline  # the stand-in says we're online
 
 
+def test_an_https_proxy_carries_tls_inside_tls(
+    env: pytest.MonkeyPatch, ca: TestCA, front: TlsFront, page: StatusServer
+) -> None:
+    page.set_level(Level.MAINTENANCE)
+    with ConnectProxy({HOST: "127.0.0.1"}, tls=ca.server_context("127.0.0.1")) as proxy:
+        assert proxy.url.startswith("https://")
+        client = HttpClient(proxy=proxy.url)
+        try:
+            monitor = monitor_for(front.url, client)
+            fetched, _ = monitor.poll(WALL)
+        finally:
+            client.close()
+        assert fetched.ok, fetched.failure
+        assert proxy.tunnels == 1
+    assert monitor.view().level is Level.MAINTENANCE
+
+
 def test_proxy_credentials_from_the_url_go_to_the_proxy_only(
     env: pytest.MonkeyPatch, front: TlsFront, page: StatusServer
 ) -> None:

@@ -73,8 +73,11 @@ class HttpClient:
             if transport is None:
                 trust = load_trust()
                 log.debug("trusting %s; proxy setting %r", trust.source, self.proxy or "system")
+                # A dead reused connection may cost a third of the budget at most: the fresh
+                # one gets the rest.
+                wait = min(self.reuse_wait, self.total_timeout / 3)
                 self._ours = transport = Transport(trust, self.proxies, self.clock,
-                                                   self.keepalive, self.reuse_wait)
+                                                   self.keepalive, wait)
             self._client = httpx.Client(
                 timeout=httpx.Timeout(self.total_timeout, connect=CONNECT_TIMEOUT),
                 follow_redirects=False,
