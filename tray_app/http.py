@@ -35,8 +35,10 @@ DRAIN_CAP = 64 * 1024  # what we read of a redirect's or 304's body before givin
 CONNECT_TIMEOUT = 5.0
 TOTAL_TIMEOUT = 15.0
 MAX_REDIRECTS = 5
-# Failures that may be the proxy's doing: the message names the proxy.
-_VIA_PROXY = frozenset({FailureKind.CONNECT, FailureKind.TIMEOUT, FailureKind.DNS})
+# Failures that may be the proxy's doing (a TLS one: a proxy that inspects TLS with a CA we
+# don't trust): the message names the proxy.
+_VIA_PROXY = frozenset({FailureKind.CONNECT, FailureKind.TIMEOUT, FailureKind.DNS,
+                        FailureKind.TLS})
 
 
 @dataclass(frozen=True)
