@@ -64,10 +64,10 @@ class Config:
     reachability_urls: tuple[str, ...] = DEFAULT_REACHABILITY
     online_check: tuple[str, ...] = field(default_factory=_default_online_check)
     mirror: str = "https://{id}.statuspage.io"
+    proxy: str = ""  # "" the system's proxy settings, "none", or a proxy URL
     notifications: bool = True
     paused_until: float = 0.0
     autostart: bool = False
-    proxy: str = ""  # "" the system's proxy settings, "none", or a proxy URL
     source_path: Path | None = field(default=None, compare=False)
     problems: tuple[str, ...] = field(default=(), compare=False)
 
@@ -198,6 +198,11 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, str) or "{id}" not in value:
             raise ConfigError("must be a URL template containing {id}")
         return {"mirror": value}
+    if key in ("paused_until", "notifications_paused_until"):
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or not math.isfinite(value)):
+            raise ConfigError("must be a number (epoch seconds)")
+        return {"paused_until": float(value)}
     if key == "proxy":
         if not isinstance(value, str):
             raise ConfigError('must be a proxy URL or "none"')
@@ -205,11 +210,6 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
             return {"proxy": check_setting(value)}
         except ValueError as exc:
             raise ConfigError(f"is not usable: {exc}") from exc
-    if key in ("paused_until", "notifications_paused_until"):
-        if (isinstance(value, bool) or not isinstance(value, int | float)
-                or not math.isfinite(value)):
-            raise ConfigError("must be a number (epoch seconds)")
-        return {"paused_until": float(value)}
     if key == "services":
         return {"extra_services": _services(value)}
     return {}
@@ -284,11 +284,10 @@ def dumps(cfg: Config) -> str:
         f"reachability = {str(cfg.reachability).lower()}",
         "reachability_urls = [" + ", ".join(_toml_str(u) for u in cfg.reachability_urls) + "]",
         "online_check = [" + ", ".join(_toml_str(u) for u in cfg.online_check) + "]",
+        *([f"proxy = {_toml_str(cfg.proxy)}"] if cfg.proxy else []),
         f"mirror = {_toml_str(cfg.mirror)}",
         f"autostart = {str(cfg.autostart).lower()}",
     ]
-    if cfg.proxy:
-        lines.append(f"proxy = {_toml_str(cfg.proxy)}")
     for s in cfg.extra_services:
         lines += ["", "[[services]]"]
         if s.key in PRESETS:  # keeps the preset's key, page id and aliases on reload
