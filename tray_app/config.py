@@ -194,6 +194,13 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError("must be a list of strings")
         return {key: tuple(value)}
+    if key == "proxy":
+        if not isinstance(value, str):
+            raise ConfigError('must be a proxy URL or "none"')
+        try:
+            return {"proxy": check_setting(value)}
+        except ValueError as exc:
+            raise ConfigError(f"is not usable: {exc}") from exc
     if key == "mirror":
         if not isinstance(value, str) or "{id}" not in value:
             raise ConfigError("must be a URL template containing {id}")
@@ -203,13 +210,6 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
                 or not math.isfinite(value)):
             raise ConfigError("must be a number (epoch seconds)")
         return {"paused_until": float(value)}
-    if key == "proxy":
-        if not isinstance(value, str):
-            raise ConfigError('must be a proxy URL or "none"')
-        try:
-            return {"proxy": check_setting(value)}
-        except ValueError as exc:
-            raise ConfigError(f"is not usable: {exc}") from exc
     if key == "services":
         return {"extra_services": _services(value)}
     return {}
