@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import trustme
 
@@ -374,6 +375,17 @@ class DeadOnReuse:
             h.wfile.flush()
         self.release.wait(self.limit)
         return True
+
+
+GREY_AFTER = 3  # failed polls in a row that turn the icon grey (the policy's default)
+
+
+def poll_failing(monitor: Any, now: float, polls: int = GREY_AFTER) -> Any:
+    """Poll as often as it takes failures to show in the icon; the last poll's result."""
+    fetched = None
+    for i in range(polls):
+        fetched, _ = monitor.poll(now + 60 * i)
+    return fetched
 
 
 def closed_port() -> int:

@@ -14,14 +14,20 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import faultserver as fs
-from tests.netservers import PROXY_ENV, ConnectProxy, TestCA, TlsFront, closed_port
+from tests.netservers import (
+    PROXY_ENV,
+    ConnectProxy,
+    TestCA,
+    TlsFront,
+    closed_port,
+    poll_failing,
+)
 from tray_app import config as config_mod
 from tray_app.app import make_monitor
 from tray_app.config import Config
@@ -76,10 +82,9 @@ def needs_fast_dns() -> None:
         pytest.skip("the local resolver does not answer for .invalid quickly")
 
 
-def monitor_for(url: str, client: HttpClient, **cfg_kw: Any) -> Monitor:
-    cfg = Config(url=url, **cfg_kw)
-    policy = replace(cfg.policy(), failure_threshold=1)  # one poll decides, as in `check`
-    return make_monitor(cfg.main_service(), cfg, client, policy=policy)
+def monitor_for(url: str, client: HttpClient) -> Monitor:
+    cfg = Config(url=url)
+    return make_monitor(cfg.main_service(), cfg, client)
 
 
 # -- routing ------------------------------------------------------------------------------------
@@ -223,7 +228,7 @@ def test_no_proxy_and_none_go_direct(
     client = HttpClient(proxy="none" if how == "setting-none" else "")
     try:
         monitor = monitor_for(front.url, client)
-        fetched, _ = monitor.poll(WALL)
+        fetched = poll_failing(monitor, WALL)
     finally:
         client.close()
     # Direct: the name doesn't resolve here (only the proxy knows it), and the proxy saw nothing.
@@ -261,7 +266,7 @@ def test_proxy_credentials_from_the_url_go_to_the_proxy_only(
             client = HttpClient(proxy=url)
             try:
                 monitor = monitor_for(front.url, client)
-                fetched, _ = monitor.poll(WALL)
+                fetched = poll_failing(monitor, WALL, 1 if ok else 3)
             finally:
                 client.close()
             assert fetched.ok is ok, fetched.failure
@@ -303,7 +308,7 @@ def test_a_page_down_behind_the_proxy_is_not_offline(
         client = HttpClient()
         try:
             monitor = monitor_for(f"https://{HOST}:{closed_port()}", client)
-            fetched, _ = monitor.poll(WALL)
+            fetched = poll_failing(monitor, WALL)
         finally:
             client.close()
     assert fetched.failure is not None and fetched.failure.kind is FailureKind.CONNECT
