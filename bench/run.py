@@ -3,6 +3,7 @@
     python bench/run.py            # full run, about 3 minutes (2 of them for CPU)
     python bench/run.py --quick    # smoke run, under 30 s: every figure, small samples
     python bench/run.py --source DIR   # measure the tray_app package in DIR (a patched copy)
+    python bench/run.py --only tls     # one phase alone (TLS traffic: 2 min, 5 s with --quick)
 
 Run it from the repository root with the project's virtualenv. It starts its own Statuspage
 servers on 127.0.0.1 (tray_app.demo.StatusServer: ETag/If-None-Match honoured, every byte in
@@ -44,6 +45,10 @@ How each figure is taken:
   monotonic clock), poll wait is flip -> the next request at the server, processing is that
   request -> the notification (fetch, parse, assess, notify over D-Bus).
 - import_*: ``python -X importtime -m tray_app check --url <loopback>``, median per module.
+- net_tls_*: bytes on the wire per unchanged poll over TLS at the default interval, a new
+  (resumed) connection each time; see bench/tls_traffic.py. Its poller runs in the background
+  during the window. ``--only tls`` runs this phase alone (no desktop needed; about 2 minutes,
+  5 s with ``--quick``).
 
 Child processes write bytecode to a private PYTHONPYCACHEPREFIX, whatever
 PYTHONDONTWRITEBYTECODE says here, and never into the source tree; every measured process runs
@@ -73,6 +78,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402  (bench/ is this script's own directory)
+import tls_traffic  # noqa: E402
 from common import Report, cpu, delta, median, memory, wait_until  # noqa: E402
 
 from tests.desktop import INSTALL_HINT, Desktop, count_colour, missing_requirements  # noqa: E402
@@ -125,8 +131,9 @@ DETECT = ["detect_latency_s", "detect_poll_wait_s", "detect_processing_ms",
           "detect_processing_max_ms"]
 IMPORT = ["import_check_total_ms", "import_httpx_total_ms",
           *(f"import_top_{i:02d}" for i in range(1, 11))]
-BUDGETS = ["idle_rss", "idle_cpu", "network", "check_startup"]
-FIGURES = [*IDLE, *CPU, *NET, *CHECK, *TRAY_START, *FROZEN_FIGURES, *DETECT, *IMPORT]
+TLS = tls_traffic.FIGURES
+BUDGETS = ["idle_rss", "idle_cpu", "network", "check_startup", "tls"]
+FIGURES = [*IDLE, *CPU, *NET, *TLS, *CHECK, *TRAY_START, *FROZEN_FIGURES, *DETECT, *IMPORT]
 
 
 @dataclass(frozen=True)
@@ -645,6 +652,26 @@ def measure_window(b: Bench) -> None:
              f"{worst_net:.0f} B per unchanged poll (limit < {KB} B)")
 
 
+def measure_window_and_tls(b: Bench) -> None:
+    """The window (above), with the TLS poller of bench/tls_traffic.py in the background: at
+    the default interval it needs the window's two minutes for its two unchanged polls."""
+    with contextlib.ExitStack() as stack:
+        tls: tls_traffic.TlsPolls | None = None
+        try:
+            tls = stack.enter_context(
+                tls_traffic.TlsPolls(b.tmp, b.env(), b.padding, b.plan is QUICK).running())
+        except Exception as exc:  # noqa: BLE001 - the other figures still get measured
+            b.report.missing(TLS, f"measure_tls: {type(exc).__name__}: {exc}")
+        guarded(b, [*IDLE, *CPU, *NET], measure_window)
+        if tls is not None:
+            started = tls
+
+            def measure_tls(b: Bench) -> None:
+                started.report(b.report, 30.0 if b.plan is QUICK else 200.0)
+
+            guarded(b, TLS, measure_tls)
+
+
 def warm_up(b: Bench, page: dict[str, Any]) -> None:
     """One unmeasured run of the floor, the tray and ``watch``, so that every process measured
     after it loads warm bytecode (a process that compiles its modules holds ~4 MB more)."""
@@ -697,6 +724,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="smoke mode: every figure, small samples, under 30 s")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    parser.add_argument("--only", choices=["tls"],
+                        help="run one phase alone: tls (bytes per poll over TLS; no desktop "
+                        "needed)")
     parser.add_argument("--source", type=Path, default=ROOT, metavar="DIR",
                         help="measure the tray_app package in DIR (e.g. a patched copy) instead "
                         "of this checkout's")
@@ -704,6 +734,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (args.source / "tray_app" / "__init__.py").is_file():
         parser.error(f"{args.source} has no tray_app package")
     plan = QUICK if args.quick else FULL
+    if args.only == "tls":
+        return only_tls(args.quick, args.keep)
     missing = missing_requirements()
     if missing:
         print(f"error: the benchmark needs a virtual desktop: missing {', '.join(missing)}; "
@@ -724,7 +756,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 guarded(b, CHECK, measure_check)
                 guarded(b, [*TRAY_START, *DETECT], measure_tray_runs)
                 guarded(b, FROZEN_FIGURES, measure_frozen)
-                guarded(b, [*IDLE, *CPU, *NET], measure_window)
+                guarded(b, [*IDLE, *CPU, *NET, *TLS], measure_window_and_tls)
             finally:
                 b.strip.close()
     finally:
@@ -739,6 +771,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name not in {budget[0] for budget in report.budgets}:
             report.budget(name, None, "not measured")
     report.note(f"run took {time.monotonic() - began:.0f} s")
+    report.finish()
+    return 1 if report.failures else 0
+
+
+def only_tls(quick: bool, keep: bool) -> int:
+    report = Report()
+    tmp = Path(tempfile.mkdtemp(prefix="cst-bench-tls-"))
+    print(f"# claude-status-tray bytes per poll over TLS ({'quick' if quick else 'full'} run), "
+          f"python {sys.version.split()[0]}", flush=True)
+    try:
+        tls_traffic.main(quick, tmp, report, real_padding())
+    except Exception as exc:  # noqa: BLE001 - reported like any failed phase
+        report.missing([n for n in TLS if n not in report.figures],
+                       f"measure_tls: {type(exc).__name__}: {exc}")
+    finally:
+        if keep:
+            print(f"# work directory kept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if "tls" not in {budget[0] for budget in report.budgets}:
+        report.budget("tls", None, "not measured")
     report.finish()
     return 1 if report.failures else 0
 

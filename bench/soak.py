@@ -265,7 +265,7 @@ def run(polls: int = 100_000, warmup: int = 500, seed: int = 1,
             step()
         start = snapshot()
         started = time.monotonic()
-        while polled() < warmup + polls:
+        while polled() < start.polls + polls:  # the start snapshot may have taken extra polls
             step()
             if progress and polled() % 10_000 == 0:
                 print(f"  {polled()} polls, RSS {rss_kib()} KiB", file=sys.stderr, flush=True)

@@ -37,6 +37,10 @@ FIGURES = [
     "net_real_conditional_per_poll_bytes", "net_real_conditional_per_hour_kb",
     "net_real_unconditional_per_poll_bytes", "net_real_unconditional_per_hour_kb",
     "net_real_conditional_with_hint_per_poll_bytes", "net_tray_conditional_per_poll_bytes",
+    # over TLS, a new (resumed) connection per poll
+    "net_tls_per_poll_bytes", "net_tls_per_hour_kb", "net_tls_handshake_bytes",
+    "net_tls_request_bytes", "net_tls_response_bytes", "net_tls_resumed_pct",
+    "net_tls_full_handshake_bytes", "net_tls_per_poll_without_resumption_bytes",
     # start-up (the frozen ones read n/a when there is no build)
     "startup_import_httpx_s", "startup_check_s", "startup_check_ratio", "startup_tray_icon_s",
     "startup_check_frozen_s", "startup_tray_icon_frozen_s",
@@ -46,7 +50,7 @@ FIGURES = [
     "import_check_total_ms", "import_httpx_total_ms",
     *(f"import_top_{i:02d}" for i in range(1, 11)),
 ]
-BUDGETS = ["idle_rss", "idle_cpu", "network", "check_startup"]
+BUDGETS = ["idle_rss", "idle_cpu", "network", "check_startup", "tls"]
 
 
 def _in_ci() -> bool:

@@ -162,7 +162,9 @@ def make_monitor(
         except BadURL as exc:
             print(f"warning: reachability hint off: {exc}", file=err or sys.stderr)
     try:
-        online: OnlineCheck | None = OnlineCheck(cfg.online_check)
+        # Through a proxy, the check asks the proxy rather than the open internet.
+        online: OnlineCheck | None = OnlineCheck(
+            cfg.online_check, proxy=lambda: client.proxy_for(svc.url))
     except ValueError as exc:
         print(f"warning: connectivity check off: {exc}", file=err or sys.stderr)
         online = None
@@ -194,7 +196,7 @@ def make_monitor(
 def run_check(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_json: bool,
               as_waybar: bool = False) -> int:
     cfg = resolve_config(opts, paths, err)
-    client = HttpClient()
+    client = HttpClient(proxy=cfg.proxy)
     # One poll decides: a single failure is already "unknown" here, and nothing notifies.
     policy = cfg.policy()
     policy = replace(policy, timing=replace(policy.timing, failure_threshold=1))
@@ -301,7 +303,7 @@ def start_session(
         apply(autostart, cfg.autostart)
     policy = _demo_policy(cfg) if demo else None
     notifier = _make_notifier(balloon) if notify else None
-    client = HttpClient()
+    client = HttpClient(proxy=cfg.proxy)
     monitors = build_monitors(cfg, client, policy=policy, err=err)
     # One file shared with any other process of the app; the demo's outages go to their own.
     database = open_database(paths.data, demo=demo is not None)
@@ -467,7 +469,7 @@ def _show_chart(session: Session, paths: AppPaths) -> None:
 def run_wait(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *,
              timeout: float | None) -> int:
     cfg = resolve_config(opts, paths, err)
-    client = HttpClient()
+    client = HttpClient(proxy=cfg.proxy)
     monitor = make_monitor(cfg.main_service(), cfg, client, err=err)
     deadline = None if timeout is None else time.monotonic() + timeout
     told_estimate = False
@@ -582,7 +584,8 @@ def run_replay(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, file
         else:
             from .core.timeline import rebuild
 
-            doc, where = _incidents_document(incidents or "", source.base)
+            proxy = config_mod.load(opts.config_path or paths.config)[0].proxy
+            doc, where = _incidents_document(incidents or "", source.base, proxy)
             rebuilt = rebuild(doc, page={"id": "", "name": monitor.name, "url": source.base})
             for problem in rebuilt.problems:
                 print(f"warning: {where}: {problem}", file=err)
@@ -614,7 +617,7 @@ def _replay_lines(file: str) -> list[Line]:
         raise ReplayInputError(f"{file}: not UTF-8 text") from None
 
 
-def _incidents_document(where: str, base: str) -> tuple[object, str]:
+def _incidents_document(where: str, base: str, proxy: str = "") -> tuple[object, str]:
     """A decoded incidents.json from a file, a URL, or (``""``) the watched page's own."""
     from .core.statuspage import NotAStatuspage, decode
     from .replay import ReplayInputError
@@ -628,7 +631,7 @@ def _incidents_document(where: str, base: str) -> tuple[object, str]:
                 page_base(url)  # https only (loopback excepted), no credentials
         except BadURL as exc:
             raise ReplayInputError(str(exc)) from None
-        client = HttpClient()
+        client = HttpClient(proxy=proxy)
         try:
             result = client.request(url, headers={"Accept": "application/json"})
         finally:

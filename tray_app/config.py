@@ -22,6 +22,7 @@ from .core.policy import Kind, PolicyConfig
 from .core.presets import CLAUDE, PRESETS, Preset, preset_for_url
 from .core.timing import Timing
 from .core.urls import BadURL, page_base
+from .proxy import check_setting
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Config:
     reachability_urls: tuple[str, ...] = DEFAULT_REACHABILITY
     online_check: tuple[str, ...] = field(default_factory=_default_online_check)
     mirror: str = "https://{id}.statuspage.io"
+    proxy: str = ""  # "" the system's proxy settings, "none", or a proxy URL
     notifications: bool = True
     paused_until: float = 0.0
     autostart: bool | None = None  # None: the file doesn't say; the menu's choice stands
@@ -248,6 +250,13 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError("must be a list of strings")
         return {key: tuple(value)}
+    if key == "proxy":
+        if not isinstance(value, str):
+            raise ConfigError('must be a proxy URL or "none"')
+        try:
+            return {"proxy": check_setting(value)}
+        except ValueError as exc:
+            raise ConfigError(f"is not usable: {exc}") from exc
     if key == "mirror":
         if not isinstance(value, str) or "{id}" not in value:
             raise ConfigError("must be a URL template containing {id}")
@@ -384,6 +393,7 @@ def dumps(cfg: Config) -> str:
         f"reachability = {str(cfg.reachability).lower()}",
         "reachability_urls = [" + ", ".join(_toml_str(u) for u in cfg.reachability_urls) + "]",
         "online_check = [" + ", ".join(_toml_str(u) for u in cfg.online_check) + "]",
+        *([f"proxy = {_toml_str(cfg.proxy)}"] if cfg.proxy else []),
         f"mirror = {_toml_str(cfg.mirror)}",
     ]
     if cfg.autostart is not None:

@@ -1,4 +1,5 @@
-"""The one module that talks HTTP (httpx). Every failure comes back as data, never raised.
+"""The HTTP client the app talks through (httpx, over the transport in :mod:`.transport`).
+Every failure comes back as data, never raised.
 
 Requests are bounded on every side: connect 5 s, the whole request 15 s (a slow drip is cut off
 too), the body capped (decompression included, so a gzip bomb stops at the cap), redirects
@@ -7,23 +8,24 @@ followed by hand and only to https on the same host or a known alias, TLS always
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import logging
 import socket
 import ssl
-import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-import httpcore
 import httpx
 
 from . import APP_NAME, __version__
 from .core.model import Failure, FailureKind
 from .core.urls import redirect_allowed
+from .proxy import Proxies, Route
+from .tls import load_trust
+from .transport import KEEPALIVE, REUSE_WAIT, Transport
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,10 @@ DRAIN_CAP = 64 * 1024  # what we read of a redirect's or 304's body before givin
 CONNECT_TIMEOUT = 5.0
 TOTAL_TIMEOUT = 15.0
 MAX_REDIRECTS = 5
+# Failures that may be the proxy's doing (a TLS one: a proxy that inspects TLS with a CA we
+# don't trust): the message names the proxy.
+_VIA_PROXY = frozenset({FailureKind.CONNECT, FailureKind.TIMEOUT, FailureKind.DNS,
+                        FailureKind.TLS})
 
 
 @dataclass(frozen=True)
@@ -43,107 +49,60 @@ class Response:
     body: bytes = b""
 
 
-class _Deadline(threading.local):
-    """The current request's deadline, per thread (None outside a request)."""
-
-    at: float | None = None
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A socket stream whose every read and write waits at most until the request's deadline."""
-
-    def __init__(self, inner: httpcore.NetworkStream, left: Callable[[float | None], float | None]
-                 ) -> None:
-        self._inner = inner
-        self._left = left
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, self._left(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, self._left(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname, self._left(timeout))
-        return _DeadlineStream(inner, self._left)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpx times each socket operation, not the whole exchange, so a server that drips its
-    status line and headers a byte at a time would hold a poll for ever. This backend gives each
-    operation at most what is left of the request's deadline."""
-
-    def __init__(self, deadline: _Deadline, clock: Callable[[], float]) -> None:
-        self._inner = httpcore.SyncBackend()
-        self._deadline = deadline
-        self._clock = clock
-
-    def left(self, timeout: float | None) -> float | None:
-        at = self._deadline.at
-        if at is None:
-            return timeout
-        left = max(at - self._clock(), 0.001)
-        return left if timeout is None else min(timeout, left)
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(host, port, self.left(timeout), local_address,
-                                         socket_options)
-        return _DeadlineStream(stream, self.left)
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None
-                            ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_unix_socket(path, self.left(timeout), socket_options)
-        return _DeadlineStream(stream, self.left)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
 @dataclass
 class HttpClient:
-    """A long-lived client (one connection pool) with the app's limits built in."""
+    """A long-lived client with the app's limits built in: one transport (pools per route,
+    TLS sessions), the system's trust store and proxy (see :mod:`tray_app.tls`,
+    :mod:`tray_app.proxy`). ``proxy`` is the config's setting: ``""`` for the system's,
+    ``"none"``, or a URL. ``transport`` replaces all of that (tests)."""
 
     transport: httpx.BaseTransport | None = None
     clock: Callable[[], float] = time.monotonic
     total_timeout: float = TOTAL_TIMEOUT
+    proxy: str = ""
+    keepalive: float = KEEPALIVE
+    reuse_wait: float = REUSE_WAIT
+    proxies: Proxies = field(init=False, repr=False)
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
-    _deadline: _Deadline = field(default_factory=_Deadline, init=False, repr=False)
+    _ours: Transport | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.proxies = Proxies(self.proxy)
 
     def _get_client(self) -> httpx.Client:
         if self._client is None:
+            transport = self.transport
+            if transport is None:
+                trust = load_trust()
+                log.debug("trusting %s; proxy setting %r", trust.source, self.proxy or "system")
+                # A dead reused connection may cost a third of the budget at most: the fresh
+                # one gets the rest.
+                wait = min(self.reuse_wait, self.total_timeout / 3)
+                self._ours = transport = Transport(trust, self.proxies, self.clock,
+                                                   self.keepalive, wait)
             self._client = httpx.Client(
                 timeout=httpx.Timeout(self.total_timeout, connect=CONNECT_TIMEOUT),
                 follow_redirects=False,
-                verify=True,
-                trust_env=False,  # no proxy credentials or netrc picked up behind the user's back
+                trust_env=False,  # no .netrc or other credentials picked up behind our back
                 headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-                transport=self.transport or self._default_transport(),
+                transport=transport,
             )
         return self._client
 
-    def _default_transport(self) -> httpx.HTTPTransport:
-        # One context: loading certifi's CA bundle costs ~12 ms and ~1 MB, and HTTPTransport
-        # would otherwise build one for a pool that is replaced right below.
-        ctx = httpx.create_ssl_context(verify=True, trust_env=False)
-        transport = httpx.HTTPTransport(verify=ctx, trust_env=False)
-        # httpx has no public way to choose the network backend; its pool is built the same way.
-        transport._pool = httpcore.ConnectionPool(
-            ssl_context=ctx,
-            max_connections=4,
-            max_keepalive_connections=2,
-            network_backend=_DeadlineBackend(self._deadline, self.clock),
-        )
-        return transport
+    @property
+    def own_transport(self) -> Transport | None:
+        """The app's transport, once the first request made it (None with an injected one)."""
+        return self._ours
+
+    def proxy_for(self, url: str) -> Route | None:
+        """The proxy a request to ``url`` goes through now, or None (direct)."""
+        if self.transport is not None:
+            return None
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL:
+            return None
+        return self.proxies.route(parsed.scheme, parsed.host, parsed.port)
 
     def close(self) -> None:
         if self._client is not None:
@@ -161,7 +120,6 @@ class HttpClient:
         read_body: bool = True,
     ) -> Response | Failure:
         deadline = self.clock() + self.total_timeout
-        self._deadline.at = deadline
         seen = {url}
         current = url
         try:
@@ -181,15 +139,27 @@ class HttpClient:
                 current = target
             return Failure(FailureKind.REDIRECT, f"more than {MAX_REDIRECTS} redirects")
         except Exception as exc:  # noqa: BLE001 - every failure becomes data
-            return failure_from(exc)
-        finally:
-            self._deadline.at = None
+            return self._explained(failure_from(exc), current)
+
+    def _explained(self, failure: Failure, url: str) -> Failure:
+        """Add what the user set up and may need to look at: the proxy, their certificates."""
+        extra = ""
+        route = self.proxy_for(url)
+        if route is not None and failure.kind in _VIA_PROXY:
+            extra = f"through the proxy {route.url}"
+        note = self._ours.trust.note if self._ours is not None else ""
+        if failure.kind is FailureKind.TLS and note:
+            extra = ", ".join(x for x in (extra, note) if x)
+        if not extra:
+            return failure
+        return dataclasses.replace(failure, message=f"{failure.message} ({extra})")
 
     def _once(
         self, method: str, url: str, headers: Mapping[str, str], cap: int, deadline: float,
         read_body: bool,
     ) -> Response | Failure:
-        with self._get_client().stream(method, url, headers=dict(headers)) as resp:
+        with self._get_client().stream(method, url, headers=dict(headers),
+                                       extensions={"deadline": deadline}) as resp:
             hdrs = {k.lower(): v for k, v in resp.headers.items()}
             if not read_body or resp.status_code in (204, 304) or 300 <= resp.status_code < 400:
                 # Read what little is left so the connection goes back to the pool: an
@@ -263,6 +233,11 @@ def failure_from(exc: BaseException) -> Failure:
         "CERTIFICATE" in text.upper() or "SSL" in text.upper()
     ):
         return Failure(FailureKind.TLS, f"TLS verification failed: {text}")
+    if isinstance(exc, httpx.ProxyError):
+        if text.startswith("407"):
+            return Failure(FailureKind.CONNECT, f"the proxy wants a user name and password "
+                           f"({text}); put them in the proxy URL: http://user:password@host:port")
+        return Failure(FailureKind.CONNECT, f"the proxy couldn't open a tunnel ({text})")
     if isinstance(exc, httpx.ConnectError):
         if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text:
             return Failure(FailureKind.CONNECT, "connection refused")

@@ -2,7 +2,8 @@
 
 - :class:`OnlineCheck`: is *our* connection up? A default route (where the OS shows one) and
   a TCP connect to any of a few independent hosts. It tells "you're offline" apart from "the
-  status page is unreachable".
+  status page is unreachable". When the page is reached through a proxy, the proxy is asked
+  instead (see :meth:`OnlineCheck.ask_proxy`).
 - :class:`ReachabilityProbe`: do claude.ai and the API answer from this machine? Any HTTP
   answer below 500 counts (the API says 401 or 405 to a request without a key). No
   credentials or cookies are ever sent, and every request is bounded.
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .core.model import FailureKind
 from .core.urls import BadURL, host_of, is_loopback
 from .http import HttpClient, Response
+from .proxy import Route
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +44,12 @@ def _usable(flags: str) -> bool:
 
 class OnlineCheck:
     def __init__(self, targets: Sequence[str], timeout: float = 2.0,
-                 route_file: Path | None = Path("/proc/net/route")) -> None:
+                 route_file: Path | None = Path("/proc/net/route"),
+                 proxy: Callable[[], Route | None] | None = None) -> None:
         self.targets = [_split(t) for t in targets]
         self.timeout = timeout
         self.route_file = route_file
+        self.proxy = proxy  # the proxy the status page goes through now, if any
 
     def _no_default_route(self) -> bool:
         if self.route_file is None or not self.route_file.exists():
@@ -71,6 +75,9 @@ class OnlineCheck:
         return not has_v4_default and not has_v6_default
 
     def __call__(self) -> bool:
+        route = self.proxy() if self.proxy is not None else None
+        if route is not None:
+            return self.ask_proxy(route)
         if self._no_default_route():
             return False
         for host, port in self.targets:
@@ -80,6 +87,32 @@ class OnlineCheck:
             except OSError:
                 continue
         return False
+
+
+    def ask_proxy(self, route: Route) -> bool:
+        """Behind a proxy, direct connections often fail by design (and there may be no default
+        route at all), so they say nothing about our own connection: the proxy is the way out.
+        Online when it answers: for an http:// proxy, any HTTP status to a CONNECT for the
+        first target (a 403 or 407 still shows the proxy and the path to it work); for an
+        https:// proxy, the TCP connection itself (its CONNECT would need a TLS handshake)."""
+        try:
+            with socket.create_connection((route.host, route.port), self.timeout) as sock:
+                if route.scheme != "http" or not self.targets:
+                    return True
+                host, port = self.targets[0]
+                target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+                sock.settimeout(self.timeout)
+                sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+                head = b""
+                while b"\r\n" not in head and len(head) < 64:
+                    piece = sock.recv(64)
+                    if not piece:
+                        break
+                    head += piece
+                return head.startswith(b"HTTP/")
+        except OSError as exc:
+            log.info("the proxy %s doesn't answer: %s", route.url, exc)
+            return False
 
 
 class ReachabilityProbe:
