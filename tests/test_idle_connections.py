@@ -67,7 +67,9 @@ def dead() -> Iterator[DeadOnReuse]:
 
 def monitor_for(url: str, client: HttpClient) -> Monitor:
     cfg = Config(url=url)
-    return make_monitor(cfg.main_service(), cfg, client)
+    monitor = make_monitor(cfg.main_service(), cfg, client)
+    monitor.recent = None  # only the summary's requests here (no incidents.json read)
+    return monitor
 
 
 def test_the_defaults_leave_room_for_the_retry() -> None:
