@@ -458,3 +458,23 @@ def test_a_pause_chosen_while_the_armed_alert_fires_does_not_rearm_it(rig: Rig) 
     ui.join(5)
     assert rig.session.prefs.paused_until == rig.clock.time() + 3600
     assert not rig.session.prefs.armed
+
+
+def test_choosing_a_model_in_the_menu_filters_at_once_and_is_saved(rig: Rig) -> None:
+    rig.controller.on_action("toggle_model", "sonnet")
+    rig.poll()  # the change runs on the polling thread, before the next poll
+    assert str(rig.monitor.models) == "sonnet"
+    assert rig.saved_config()["models"] == ["sonnet"]
+    rig.controller.on_action("toggle_model", "haiku 4.5")
+    rig.poll()
+    assert rig.saved_config()["models"] == ["sonnet", "haiku 4.5"]
+    rig.controller.on_action("toggle_model", "")  # "Every model"
+    rig.poll()
+    assert rig.monitor.models is None and rig.saved_config()["models"] == []
+
+
+def test_notify_me_when_its_back_arms_the_service_it_is_for(rig: Rig) -> None:
+    rig.controller.on_action("arm", "claude")
+    assert rig.session.prefs.armed == {"claude"}
+    rig.controller.on_action("arm", "claude")
+    assert not rig.session.prefs.armed

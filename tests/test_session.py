@@ -143,8 +143,8 @@ def test_notifications_follow_the_preferences(
     outage_and_back(rig, server)
     assert [("back" if "is back" in t else t) for t in rig.titles] == expected
     # The armed alert is spent once it fired, and that is saved too.
-    assert rig.session.prefs.armed is False
-    assert rig.saved().armed is False
+    assert not rig.session.prefs.armed
+    assert not rig.saved().armed
     alerts = rig.saved().alerts
     assert [a["kind"] for a in alerts] == ["down", "recovered"]
     assert [a["sent"] for a in alerts] == [False, bool(expected)]
@@ -310,7 +310,7 @@ def test_a_restart_keeps_the_pause_and_the_armed_alert(
     first.session.set_prefs(Prefs(paused_until=until, armed=True))
     clock.advance(60)
     second = Rig(server, client, clock, tmp_path)
-    assert (second.session.prefs.paused_until, second.session.prefs.armed) == (until, True)
+    assert (second.session.prefs.paused_until, bool(second.session.prefs.armed)) == (until, True)
 
 
 # -- learned component ids --------------------------------------------------------------------

@@ -109,7 +109,7 @@ def test_a_save_writes_only_what_changed_so_processes_keep_each_others_values(
                     saved_at=NOW + 2))
     both = StateStore(Database(db.path)).load()
     assert set(both.services) == {"claude", "openai"}
-    assert (both.paused_until, both.armed, both.saved_at) == (NOW + 3600, True, NOW + 2)
+    assert (both.paused_until, bool(both.armed), both.saved_at) == (NOW + 3600, True, NOW + 2)
     assert both.page_ids == {"openai": "kctbh9vrtdwd"}
     assert [a["title"] for a in both.alerts] == ["OpenAI"]
 

@@ -196,7 +196,7 @@ def test_a_failing_write_is_logged_kept_and_retried(
     assert db.pending() == ()
     assert [e.start for e in on_disk(path)] == [episode(n).start for n in (1, 2, 3, 4)]
     saved = StateStore(Database(path)).load()
-    assert (saved.paused_until, saved.armed, saved.saved_at) == (NOW + 60, True, NOW + 1)
+    assert (saved.paused_until, bool(saved.armed), saved.saved_at) == (NOW + 60, True, NOW + 1)
     assert "works again" in caplog.text
     db.close()
 

@@ -24,7 +24,7 @@ from .console import EXIT_CODES, ConsolePresenter, check_json, iso, one_line, wa
 from .core.assess import Selector
 from .core.levels import Level
 from .core.model import Failure
-from .core.models import parse_filter
+from .core.models import FAMILIES, parse_filter
 from .core.policy import PolicyConfig
 from .core.prefs import Prefs
 from .core.urls import BadURL, host_of, is_loopback, page_base
@@ -181,6 +181,8 @@ def make_monitor(
     return Monitor(
         models=models,
         recent=recent,
+        # Claude's page: offer its model families in the menu before any incident names them.
+        model_families=tuple(FAMILIES) if svc.key == "claude" else (),
         key=svc.key or host_of(svc.url),
         name=svc.name or host_of(svc.url),
         name_from_page=not svc.name,

@@ -22,6 +22,7 @@ from .atomic import keep_aside
 from .clock import Clock, SystemClock
 from .config import Config
 from .core.assess import Selector, Watch
+from .core.models import parse_filter
 from .core.prefs import Prefs, next_morning
 from .core.urls import safe_link
 from .menu import Extras, TrayModel, build
@@ -154,8 +155,34 @@ class TrayController:
         if self.file_cfg.paused_until:
             self._save_config(paused_until=until)
 
-    def _do_arm(self, _arg: str) -> None:
-        self._prefs(lambda p: replace(p, armed=not p.armed))
+    def _do_arm(self, key: str) -> None:
+        """Toggle "notify me when it's back" for one service (the one the menu entry is for)."""
+        key = key or (self.session.views[0].key if self.session.views else "")
+        self._prefs(lambda p: p.arm(key, not p.armed_for(key)))
+
+    def _do_toggle_model(self, key: str) -> None:
+        """A model chosen or dropped in the Models submenu ("" watches every model again); on
+        the polling thread, like a component toggle, then a check at once."""
+        self.poller.post(lambda: self._toggle_model(key))
+
+    def _toggle_model(self, key: str) -> None:
+        monitor = self.session.monitors[0] if self.session.monitors else None
+        if monitor is None:
+            return
+        chosen = [m.key for m in monitor.models.entries] if monitor.models else []
+        if not key:
+            chosen = []
+        elif key in chosen:
+            chosen.remove(key)
+        else:
+            chosen.append(key)
+        try:
+            monitor.models = parse_filter(chosen) if chosen else None
+        except ValueError as exc:  # a key the menu offered always parses; never trust it
+            log.warning("model %r: %s", key, exc)
+            return
+        if self.cfg.url == self.file_cfg.url:  # not a page named only on the command line
+            self._save_config(models=tuple(chosen))
 
     def _do_toggle_autostart(self, _arg: str) -> None:
         if self.autostart is None:

@@ -129,7 +129,8 @@ Fault = Callable[[BaseHTTPRequestHandler], bool]
 
 
 class StatusServer:
-    """Serves ``/api/v2/summary.json`` (any path ending in it) from a document you can swap.
+    """Serves ``/api/v2/summary.json`` (any path ending in it) from a document you can swap,
+    and ``/api/v2/incidents.json`` once one is set (``set_incidents``; 404 until then).
 
     ``fault`` may take over a request: a function given the handler that writes whatever it
     likes (or nothing) and returns True when it handled the request.
@@ -142,6 +143,8 @@ class StatusServer:
         self.not_modified = 0
         self.bytes_in = 0
         self.bytes_out = 0
+        self.incidents_requests = 0
+        self._incidents: tuple[bytes, str] | None = None
         self.set_document(document if document is not None else summary())
         server = self
 
@@ -190,6 +193,11 @@ class StatusServer:
         with self._lock:
             self._body, self._etag = body, etag
 
+    def set_incidents(self, document: dict[str, Any] | bytes) -> None:
+        body = document if isinstance(document, bytes) else json.dumps(document).encode()
+        with self._lock:
+            self._incidents = (body, '"' + hashlib.sha256(body).hexdigest()[:16] + '"')
+
     def set_level(self, level: Level, **kwargs: Any) -> None:
         self.set_document(summary(level, **kwargs))
 
@@ -203,7 +211,12 @@ class StatusServer:
             body, etag, fault = self._body, self._etag, self.fault
         if fault is not None and fault(h):
             return
-        if not h.path.split("?")[0].endswith("/api/v2/summary.json"):
+        path = h.path.split("?")[0]
+        if path.endswith("/api/v2/incidents.json") and self._incidents is not None:
+            with self._lock:
+                self.incidents_requests += 1
+                body, etag = self._incidents
+        elif not path.endswith("/api/v2/summary.json"):
             missing = b'{"error":"not found"}'
             self._reply(h, 404, b"" if head else missing, {}, length=len(missing))
             return

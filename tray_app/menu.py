@@ -10,7 +10,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from .core.estimate import long_text, short_text
+from .core.incidents import parse_time
 from .core.levels import Level, worst
+from .core.notices import local_window
 from .core.plaintext import clean, cut_utf16, utf16_len
 from .core.prefs import Prefs, describe_left
 from .core.urls import safe_link
@@ -87,6 +90,9 @@ def tooltip(views: tuple[ServiceView, ...], prefs: Prefs, now: float) -> str:
     if lead is None:
         return "Claude Status Tray: starting"
     lines = [clean(lead.status_line, 100)]
+    typical = _lead_estimate(lead)
+    if typical:
+        lines.append(typical)
     if lead.hint:
         lines.append(clean(lead.hint, 100))
     elif lead.reason and lead.level is not Level.UNKNOWN:
@@ -107,6 +113,15 @@ def tooltip(views: tuple[ServiceView, ...], prefs: Prefs, now: float) -> str:
     return text
 
 
+def _lead_estimate(view: ServiceView) -> str:
+    """The typical time to fix of the incident the headline names, shortened."""
+    a = view.assessment
+    colouring = [i for i in a.incidents if i.relevant and not i.quiet] if a else []
+    if colouring and colouring[0].id in view.estimates:
+        return short_text(view.estimates[colouring[0].id])
+    return ""
+
+
 def _components(view: ServiceView) -> list[Entry]:
     """One status line per component: watched ones with their level's mark, then the others
     marked "(not watched)" with no mark at all (a ✓ would read as "fine and watched")."""
@@ -124,19 +139,55 @@ def _components(view: ServiceView) -> list[Entry]:
     return watched + others
 
 
+_QUIET = {"not yours": "not your models", "stale": "no update for hours",
+          "fixed": "fixed, being watched"}
+
+
 def _incidents(view: ServiceView) -> list[Entry]:
+    """Each open incident (a click opens its page), and under it the models it names and how
+    long such incidents typically take; then the next scheduled maintenance."""
     a = view.assessment
     if a is None:
         return []
     out = []
     for inc in a.incidents[:MAX_INCIDENTS]:
-        status = "recovering" if inc.recovering else inc.status.replace("_", " ")
-        text = _label(f"{_MARK[inc.level]} {inc.name} ({status})")
         url = inc.url if safe_link(inc.url, view.links) else ""
-        out.append(Entry(text, "open_url" if url else "", url, enabled=bool(url)))
-    for m in a.upcoming[:2]:
-        out.append(Entry(_label(f"Upcoming: {m.name}"), enabled=False))
+        if inc.quiet:  # listed, not colouring the icon: no level mark, and why
+            text = f"{inc.name} ({_QUIET.get(inc.quiet, inc.quiet)})"
+        else:
+            status = "recovering" if inc.recovering else inc.status.replace("_", " ")
+            text = f"{_MARK[inc.level]} {inc.name} ({status})"
+        out.append(Entry(_label(text), "open_url" if url else "", url, enabled=bool(url)))
+        if inc.models and not inc.quiet:
+            out.append(Entry(_label(f"– Affects: {inc.models}"), enabled=False))
+        if inc.id in view.estimates:
+            out += [Entry(_label(f"– {line}"), enabled=False)
+                    for line in _two_lines(long_text(view.estimates[inc.id]))]
+    for m in a.upcoming[:1]:
+        start, end = parse_time(m.started_at), parse_time(m.ends_at)
+        when = local_window(start, end) if start is not None else "soon"
+        what = ", ".join(m.components[:3]) or m.name
+        out.append(Entry(_label(f"Maintenance {when}: {what}"), enabled=False))
     return out
+
+
+def _two_lines(text: str) -> list[str]:
+    """A typical-time sentence split where a menu line can take it."""
+    head, sep, tail = text.partition(", half")
+    return [head + ",", "half" + tail] if sep else [text]
+
+
+def _models(view: ServiceView) -> Entry | None:
+    """The Models submenu: every model, or the families and versions the page has named."""
+    if not view.models_seen and not view.models:
+        return None
+    chosen = {k.strip() for k in view.models.split(",") if k.strip()}
+    items = [Entry("Every model", "toggle_model", "", checked=not chosen)]
+    for key in dict.fromkeys((*view.models_seen, *sorted(chosen))):
+        family, _, version = key.partition(" ")
+        label = family.capitalize() + (f" {version}" if version else " (every version)")
+        items.append(Entry(_label(label), "toggle_model", key, checked=key in chosen))
+    return Entry("Models", children=tuple(items))
 
 
 def _choices(view: ServiceView) -> Entry | None:
@@ -161,12 +212,16 @@ def _notifications(prefs: Prefs, now: float) -> Entry:
     return Entry("Notifications", children=tuple(items))
 
 
-def _service_menu(view: ServiceView) -> Entry:
+def _service_menu(view: ServiceView, prefs: Prefs) -> Entry:
     items = [Entry(_label(view.status_line), enabled=False), *_components(view)]
     incidents = _incidents(view)
     if incidents:
         items += [SEPARATOR, *incidents]
-    items += [SEPARATOR, Entry("Open status page", "open_page", view.key)]
+    items.append(SEPARATOR)
+    if view.level is not Level.OPERATIONAL or prefs.armed_for(view.key):
+        items.append(Entry("Notify me when it's back", "arm", view.key,
+                           checked=prefs.armed_for(view.key)))
+    items.append(Entry("Open status page", "open_page", view.key))
     choices = _choices(view)
     if choices is not None:
         items.append(choices)
@@ -195,10 +250,11 @@ def build(
         if incidents:
             menu += [SEPARATOR, *incidents]
         if len(views) > 1:
-            menu += [SEPARATOR, *(_service_menu(v) for v in views[1:])]
+            menu += [SEPARATOR, *(_service_menu(v, prefs) for v in views[1:])]
     menu.append(SEPARATOR)
-    if level is not Level.OPERATIONAL or prefs.armed:
-        menu.append(Entry("Notify me when it's back", "arm", checked=prefs.armed))
+    if lead is not None and (lead.level is not Level.OPERATIONAL or prefs.armed_for(lead.key)):
+        menu.append(Entry("Notify me when it's back", "arm", lead.key,
+                          checked=prefs.armed_for(lead.key)))
     menu.append(Entry("Check now", "check_now"))
     menu.append(Entry("Open status page", "open_page", main.key if main else ""))
     menu.append(_notifications(prefs, now))
@@ -206,6 +262,9 @@ def build(
         choices = _choices(main)
         if choices is not None:
             menu.append(choices)
+        models = _models(main)
+        if models is not None:
+            menu.append(models)
     if extras.history:
         history = [Entry(_label(line), enabled=False) for line in extras.history]
         history += [SEPARATOR, Entry("Show history chart", "show_chart")]

@@ -17,7 +17,7 @@ from .core.hint import HintState, hint_text, step_hint
 from .core.incidents import History, parse_time
 from .core.levels import Level, worst
 from .core.model import Failure, FailureKind, Fetched, Summary
-from .core.models import ModelFilter
+from .core.models import Mentions, Model, ModelFilter, mentions, seen_models
 from .core.notices import local_window
 from .core.policy import (
     Effect,
@@ -79,6 +79,8 @@ class ServiceView:
     reachability: str = ""  # what the last probe of the service itself saw
     links: frozenset[str] = frozenset()
     estimates: Mapping[str, Estimate] = field(default_factory=dict)  # by incident id
+    models: str = ""  # the model filter ("sonnet, haiku 4.5"); "" watches every model
+    models_seen: tuple[str, ...] = ()  # model keys named by the page's incidents, for a menu
 
     @property
     def status_line(self) -> str:
@@ -107,12 +109,16 @@ class Monitor:
     reach_every: int = 2  # probe every Nth good poll while all is quiet, every poll after a miss
     models: ModelFilter | None = None  # the user's model filter, when one is set
     recent: Recent | None = None  # the page's recent incidents, for typical times to fix
+    model_families: tuple[str, ...] = ()  # families to offer before the page names any
     _polls: int = 0
     _assessed: object = None
     _summary: Summary | None = None
     _read: tuple[Assessment, Reading] | None = None
     _loopback: tuple[str, bool] | None = None
     _last_obs: object = None
+    _assessed_page: int = 0
+    _seen: set[Model] = field(default_factory=set)  # models the page's incidents named
+    _seen_history: object = None
 
     @property
     def hint(self) -> str:
@@ -160,6 +166,10 @@ class Monitor:
             return a
         a = assess(summary, self.watch, self.name, now=now, timing=self.policy.timing,
                    models=self.models)
+        if id(summary) != self._assessed_page:
+            self._assessed_page = id(summary)
+            self._seen.update(m for inc in summary.incidents
+                              for m in mentions(inc.name, inc.bodies).named)
         self._assessed = (id(summary), a.watch, self.name, self.models)
         self._summary = summary  # keeps id(summary) from being reused while it is the key
         return a
@@ -275,7 +285,17 @@ class Monitor:
             reachability=self._reach_line(),
             links=self.source.hosts(),
             estimates=self._estimates(a),
+            models=str(self.models or ""),
+            models_seen=self._models_seen(),
         )
+
+    def _models_seen(self) -> tuple[str, ...]:
+        history = self.recent.history if self.recent is not None else None
+        if history is not None and history is not self._seen_history:
+            self._seen_history = history
+            self._seen.update(m for h in history for m in mentions(h.name, h.bodies).named)
+        known = (*self._seen, *(Model(f) for f in self.model_families))
+        return tuple(m.key for m in seen_models([Mentions(named=tuple(known))]))
 
     def _estimates(self, a: Assessment | None) -> dict[str, Estimate]:
         """Typical time to fix for each open incident worth one, counted from the last check."""

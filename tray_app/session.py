@@ -93,7 +93,7 @@ class Session:
             now = self.clock.time()
             monitor = next((m for m in self.monitors if m.key == report.service.key), None)
             for effect in report.effects:
-                if isinstance(effect, QuietRecovery) and self.prefs.armed:
+                if isinstance(effect, QuietRecovery) and self.prefs.armed_for(report.service.key):
                     self._notify(effect.note, now, report.service)
                 elif isinstance(effect, Notify):
                     self._notify(effect, now, report.service)
@@ -106,7 +106,7 @@ class Session:
         self._changed()
 
     def _notify(self, note: Notify, now: float, view: ServiceView) -> None:
-        allowed, self.prefs = gate(self.prefs, note, now)
+        allowed, self.prefs = gate(self.prefs, note, now, view.key)
         self._alerts.append({"at": now, "kind": note.kind.value, "title": note.title,
                              "sent": allowed})
         del self._alerts[:-50]

@@ -23,6 +23,7 @@ from typing import Any
 
 from .core.persist import dump_state, load_state
 from .core.policy import PolicyState
+from .core.prefs import EVERY_SERVICE
 from .store import Database
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,17 @@ class Saved:
     services: dict[str, PolicyState] = field(default_factory=dict)
     page_ids: dict[str, str] = field(default_factory=dict)
     paused_until: float = 0.0
-    armed: bool = False
+    armed: frozenset[str] = frozenset()  # service keys ("*": every service)
     alerts: tuple[dict[str, Any], ...] = ()
     saved_at: float = 0.0
     # Per service: the component names the user watches (casefolded) -> the id the page gave
     # them, so a component renamed between runs is still found.
     component_ids: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        armed: object = self.armed
+        if isinstance(armed, bool):  # True: every service (as earlier versions saved it)
+            object.__setattr__(self, "armed", _armed(armed))
 
 
 Row = tuple[str, ...]  # ("state", service) | ("page_id", service) | ("component_id", service,
@@ -115,7 +121,7 @@ def _rows(saved: Saved) -> dict[Row, str]:
     process may know the one this one doesn't."""
     rows: dict[Row, str] = {
         ("setting", "paused_until"): json.dumps(float(saved.paused_until)),
-        ("setting", "armed"): json.dumps(bool(saved.armed)),
+        ("setting", "armed"): json.dumps(sorted(saved.armed)),
     }
     for service, state in saved.services.items():
         rows[("state", service)] = json.dumps(dump_state(state), sort_keys=True)
@@ -172,7 +178,7 @@ def _decode(raw: _Raw) -> Saved:
         services=services,
         page_ids={str(k): str(v) for k, v in raw.page_ids if v},
         paused_until=_number(raw.settings, "paused_until"),
-        armed=_json(raw.settings.get("armed", "false")) is True,
+        armed=_armed(_json(raw.settings.get("armed", "[]"))),
         alerts=tuple(alerts),
         saved_at=_number(raw.settings, "saved_at"),
         component_ids=component_ids,
@@ -218,10 +224,19 @@ def import_json(conn: sqlite3.Connection, data: bytes) -> None:
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             rows[("setting", name)] = json.dumps(float(value))
     if isinstance(raw.get("armed"), bool):
-        rows[("setting", "armed")] = json.dumps(raw["armed"])
+        rows[("setting", "armed")] = json.dumps(sorted(_armed(raw["armed"])))
     alerts = raw.get("alerts", [])
     for alert in (alerts[-MAX_ALERTS:] if isinstance(alerts, list) else ()):
         if isinstance(alert, dict):
             rows[("alert", json.dumps(alert, sort_keys=True, ensure_ascii=False))] = ""
     for key, value in rows.items():
         _put(conn, key, value)
+
+
+def _armed(value: object) -> frozenset[str]:
+    """The armed one-shot alerts: a list of service keys; an older ``true`` arms them all."""
+    if value is True:
+        return frozenset({EVERY_SERVICE})
+    if isinstance(value, list):
+        return frozenset(str(v) for v in value if isinstance(v, str))
+    return frozenset()

@@ -385,9 +385,7 @@ def _indicator_level(summary: Summary, judged: list[_Judged], counted: list[Leve
     Every other open incident and every component counts on its own, so when none of them
     reaches the indicator's level, only the discounted incidents can have raised it."""
     indicator = summary.indicator_level
-    if indicator.rank <= Level.DEGRADED.rank:
-        return indicator
-    if not any(j.quiet or j.inc.recovering for j in judged):
+    if not indicator.is_problem or not any(j.quiet or j.inc.recovering for j in judged):
         return indicator
     rest = [lv for lv in counted if lv.is_known]
     if all(lv.rank < indicator.rank for lv in rest):

@@ -8,13 +8,29 @@ from dataclasses import dataclass, replace
 from .levels import Level
 from .policy import Kind, Notify
 
+EVERY_SERVICE = "*"
+
 
 @dataclass(frozen=True)
 class Prefs:
     enabled: bool = True
     paused_until: float = 0.0
-    armed: bool = False  # "notify me when it's back": fires once, even while paused
+    # "Notify me when it's back", per service key: fires once, even while paused. True (an
+    # older setting, or "any service") arms every service.
+    armed: frozenset[str] = frozenset()
     kinds: frozenset[str] = frozenset(k.value for k in Kind)
+
+    def __post_init__(self) -> None:
+        armed: object = self.armed
+        if isinstance(armed, bool):
+            object.__setattr__(self, "armed", frozenset({EVERY_SERVICE} if armed else ()))
+
+    def armed_for(self, service: str) -> bool:
+        return EVERY_SERVICE in self.armed or service in self.armed
+
+    def arm(self, service: str, on: bool) -> Prefs:
+        armed = self.armed - {EVERY_SERVICE, service}
+        return replace(self, armed=armed | {service} if on else armed)
 
     def paused(self, now: float) -> bool:
         return self.paused_until > now
@@ -29,10 +45,11 @@ def is_recovery(note: Notify) -> bool:
     )
 
 
-def gate(prefs: Prefs, note: Notify, now: float) -> tuple[bool, Prefs]:
-    """Whether to show ``note`` now, and the preferences after it (an armed alert disarms)."""
-    if prefs.armed and is_recovery(note):
-        return True, replace(prefs, armed=False)
+def gate(prefs: Prefs, note: Notify, now: float, service: str = "") -> tuple[bool, Prefs]:
+    """Whether to show ``note`` (about ``service``) now, and the preferences after it (an
+    alert armed for that service disarms)."""
+    if prefs.armed_for(service) and is_recovery(note):
+        return True, prefs.arm(service, False)
     if not prefs.enabled or prefs.paused(now) or note.kind.value not in prefs.kinds:
         return False, prefs
     return True, prefs
