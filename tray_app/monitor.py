@@ -119,6 +119,7 @@ class Monitor:
     _assessed_page: int = 0
     _seen: set[Model] = field(default_factory=set)  # models the page's incidents named
     _seen_history: object = None
+    _seen_keys: tuple[object, tuple[str, ...]] = (None, ())
 
     @property
     def hint(self) -> str:
@@ -294,8 +295,11 @@ class Monitor:
         if history is not None and history is not self._seen_history:
             self._seen_history = history
             self._seen.update(m for h in history for m in mentions(h.name, h.bodies).named)
-        known = (*self._seen, *(Model(f) for f in self.model_families))
-        return tuple(m.key for m in seen_models([Mentions(named=tuple(known))]))
+        key = (len(self._seen), self.model_families)
+        if self._seen_keys[0] != key:  # the set only grows: its size says when it changed
+            known = (*self._seen, *(Model(f) for f in self.model_families))
+            self._seen_keys = (key, tuple(m.key for m in seen_models([Mentions(named=known)])))
+        return self._seen_keys[1]
 
     def _estimates(self, a: Assessment | None) -> dict[str, Estimate]:
         """Typical time to fix for each open incident worth one, counted from the last check."""
