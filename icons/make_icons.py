@@ -18,7 +18,15 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from tray_app import APP_ID  # noqa: E402
 from tray_app.core.levels import Level  # noqa: E402
-from tray_app.icons import Badge, app_icon, paint  # noqa: E402
+from tray_app.icons import (  # noqa: E402
+    ASSETS,
+    NOTIFY_SIZE,
+    TRAY_SIZE,
+    Badge,
+    asset_name,
+    draw_app_icon,
+)
+from tray_app.icons import draw as draw_icon  # noqa: E402
 
 APP_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
@@ -86,7 +94,7 @@ def _states_sheet() -> Image.Image:
         for i in range(2):
             x0 = label_w + i * strip_w
             for j, size in enumerate(SHEET_SIZES):
-                icon = paint(level, size, offline=offline, badge=badge)
+                icon = draw_icon(level, size, offline=offline, badge=badge)
                 # Bottom-aligned in the cell, the way a tray lines icons up.
                 pos = (x0 + pad + j * cell, y + max(SHEET_SIZES) - size)
                 sheet.paste(icon, pos, icon)
@@ -101,11 +109,11 @@ def generate(out_dir: Path) -> list[Path]:
 
     for size in APP_SIZES:
         path = app_dir / f"{APP_ID}-{size}.png"
-        app_icon(size).save(path)
+        draw_app_icon(size).save(path)
         written.append(path)
 
     ico = app_dir / f"{APP_ID}.ico"
-    ico_images = [app_icon(s) for s in ICO_SIZES]
+    ico_images = [draw_app_icon(s) for s in ICO_SIZES]
     ico_images[-1].save(
         ico, format="ICO", sizes=[(s, s) for s in ICO_SIZES], append_images=ico_images[:-1]
     )
@@ -113,7 +121,8 @@ def generate(out_dir: Path) -> list[Path]:
 
     icns = app_dir / f"{APP_ID}.icns"
     icns_sizes = (32, 64, 128, 256, 512)  # what the ICNS writer stores besides 1024
-    app_icon(1024).save(icns, format="ICNS", append_images=[app_icon(s) for s in icns_sizes])
+    draw_app_icon(1024).save(icns, format="ICNS",
+                             append_images=[draw_app_icon(s) for s in icns_sizes])
     written.append(icns)
 
     sheet = out_dir / "states.png"
@@ -134,6 +143,22 @@ def generate(out_dir: Path) -> list[Path]:
     return written
 
 
+def package_assets(out_dir: Path = ASSETS) -> list[Path]:
+    """The icons the running app loads instead of drawing (see ``tray_app/icons.py``)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for level in Level:
+        for offline in ((False, True) if level is Level.UNKNOWN else (False,)):
+            for badge in (None, *Badge):
+                path = out_dir / asset_name(level, offline, badge)
+                draw_icon(level, TRAY_SIZE, offline=offline, badge=badge).save(path,
+                                                                                optimize=True)
+                written.append(path)
+    path = out_dir / f"app-{NOTIFY_SIZE}.png"
+    draw_app_icon(NOTIFY_SIZE).save(path, optimize=True)
+    return [*written, path]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1:
@@ -142,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args[0]) if args else HERE
     for path in generate(out_dir):
         print(path)
+    if not args:  # the package's own copies, next to the painter
+        for path in package_assets():
+            print(path)
     return 0
 
 

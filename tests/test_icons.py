@@ -212,3 +212,36 @@ def test_script_runs_from_elsewhere(tmp_path: Path) -> None:
         capture_output=True,
     )
     _check_outputs(out)
+
+
+def test_the_shipped_icons_are_the_painters_own() -> None:
+    """tray_app/assets/ holds what the running app loads instead of drawing: each must be
+    pixel-identical to a fresh drawing (python icons/make_icons.py regenerates them)."""
+    from tray_app.icons import ASSETS, NOTIFY_SIZE, TRAY_SIZE, asset_name, draw, draw_app_icon
+
+    checked = 0
+    for level in Level:
+        for offline in ((False, True) if level is Level.UNKNOWN else (False,)):
+            for badge in (None, *Badge):
+                shipped = paint(level, TRAY_SIZE, offline=offline, badge=badge)
+                assert (ASSETS / asset_name(level, offline, badge)).is_file()
+                fresh = draw(level, TRAY_SIZE, offline=offline, badge=badge)
+                assert shipped.tobytes() == fresh.tobytes(), asset_name(level, offline, badge)
+                checked += 1
+    assert checked == 21
+    assert app_icon(NOTIFY_SIZE).tobytes() == draw_app_icon(NOTIFY_SIZE).tobytes()
+
+
+def test_the_tray_paints_without_loading_pillows_drawing_stack() -> None:
+    probe = (
+        "import sys\n"
+        "from tray_app.core.levels import Level\n"
+        "from tray_app.icons import Badge, app_icon, paint\n"
+        "for level in Level:\n"
+        "    paint(level, 64, badge=Badge.PAUSED)\n"
+        "app_icon(128)\n"
+        "print('PIL.ImageDraw' in sys.modules, 'PIL.ImageFont' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.split() == ["False", "False"]

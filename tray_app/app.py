@@ -28,24 +28,20 @@ from .core.models import FAMILIES, parse_filter
 from .core.policy import PolicyConfig
 from .core.prefs import Prefs
 from .core.urls import BadURL, host_of, is_loopback, page_base
-from .history import HistoryStore
 from .http import HttpClient
 from .monitor import Monitor
-from .poller import Poller, Report
-from .session import Session
 from .source import StatuspageSource
-from .state import StateStore
-from .store import Database
-from .userdata import open_database
-from .wake import system_wake
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the long-running modes' parts load with them: `check` stays light
     from .autostart import Autostart
     from .core.policy import Notify
     from .demo import DemoCycle, StatusServer
     from .monitor import ServiceView
     from .notifier import Notifier, TrayBalloonBackend
+    from .poller import Poller, Report
     from .replay import Line, ReplaySource
+    from .session import Session
+    from .store import Database
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +304,13 @@ def start_session(
     client = HttpClient(proxy=cfg.proxy)
     monitors = build_monitors(cfg, client, policy=policy, err=err)
     # One file shared with any other process of the app; the demo's outages go to their own.
+    from .history import HistoryStore
+    from .poller import Poller
+    from .session import Session
+    from .state import StateStore
+    from .userdata import open_database
+    from .wake import system_wake
+
     database = open_database(paths.data, demo=demo is not None)
     store = None if demo else StateStore(database)
     history = HistoryStore(database)
@@ -511,6 +514,9 @@ def run_history(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, as_
     from .history import summary_lines, uptime
 
     now = time.time()
+    from .history import HistoryStore
+    from .userdata import open_database
+
     database = open_database(paths.data)
     try:
         everything = HistoryStore(database).episodes()

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .core.assess import Assessment
-from .core.estimate import Estimate
 from .core.levels import Level
 from .core.plaintext import clean
 from .core.policy import LevelChanged, Notify
 from .monitor import ServiceView
-from .poller import Report
+
+if TYPE_CHECKING:  # `check` needn't load the poll loop
+    from .core.estimate import Estimate
+    from .poller import Report
 
 EXIT_CODES = {
     Level.OPERATIONAL: 0,

@@ -23,6 +23,11 @@ Drawing happens on a supersampled canvas (at least 256 px) in unit coordinates a
 reduced with a box filter, i.e. exact area coverage: crisp edges with no ringing, and a
 badge changes only the pixels it covers. Strokes have a floor of 2 px at the target size,
 so glyphs stay legible at 16 px. Pure function of its arguments, cached.
+
+The sizes the running app uses (the tray's 64 px states and the 128 px app icon for
+notifications) ship pre-rendered in ``tray_app/assets/`` (``icons/make_icons.py`` writes
+them; a test checks each is pixel-identical to a fresh drawing). Loading them keeps Pillow's
+drawing and font modules (1.6 MB) out of the tray's memory; any other size is drawn.
 """
 
 from __future__ import annotations
@@ -31,12 +36,17 @@ import enum
 import functools
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from .core.levels import Level
 
-__all__ = ["Badge", "app_icon", "level_colour", "paint"]
+__all__ = ["Badge", "app_icon", "asset_name", "draw", "draw_app_icon", "level_colour", "paint"]
+
+ASSETS = Path(__file__).with_name("assets")
+TRAY_SIZE = 64  # the tray's icon size (tray.ICON_SIZE): shipped pre-rendered
+NOTIFY_SIZE = 128  # the app icon notifications carry: shipped pre-rendered
 
 RGB = tuple[int, int, int]
 Point = tuple[float, float]
@@ -82,12 +92,48 @@ def paint(
     ``offline`` only changes ``Level.UNKNOWN`` (same grey, a dash instead of ``?``). The result
     is cached and shared: copy it before drawing on it.
     """
+    offline = offline and level is Level.UNKNOWN
+    if size == TRAY_SIZE:
+        shipped = _shipped(asset_name(level, offline, badge))
+        if shipped is not None:
+            return shipped
+    return _paint(level, size, offline, badge)
+
+
+def draw(level: Level, size: int = 64, *, offline: bool = False, badge: Badge | None = None
+         ) -> Image.Image:
+    """``paint`` drawn afresh, never from the shipped assets (``make_icons.py`` and tests)."""
     return _paint(level, size, offline and level is Level.UNKNOWN, badge)
 
 
 def app_icon(size: int = 256) -> Image.Image:
     """The application's own icon (not a status): a rounded tile with a pulse line."""
+    if size == NOTIFY_SIZE:
+        shipped = _shipped(f"app-{NOTIFY_SIZE}.png")
+        if shipped is not None:
+            return shipped
     return _app_icon(size)
+
+
+def draw_app_icon(size: int = 256) -> Image.Image:
+    """``app_icon`` drawn afresh, never from the shipped assets."""
+    return _app_icon(size)
+
+
+def asset_name(level: Level, offline: bool, badge: Badge | None) -> str:
+    """The shipped file of a tray state: ``status-degraded-hint-64.png``."""
+    name = "offline" if offline and level is Level.UNKNOWN else level.value
+    return f"status-{name}{f'-{badge.value}' if badge else ''}-{TRAY_SIZE}.png"
+
+
+@functools.lru_cache(maxsize=64)
+def _shipped(name: str) -> Image.Image | None:
+    """A pre-rendered icon from the package, or None (then it is drawn)."""
+    try:
+        with Image.open(ASSETS / name) as image:
+            return image.convert("RGBA")
+    except (OSError, ValueError):
+        return None
 
 
 class _Pen:
@@ -97,6 +143,8 @@ class _Pen:
         self.size = size
         self.scale = max(4, math.ceil(_MIN_CANVAS / size))
         self.px = size * self.scale
+        from PIL import ImageDraw  # only to draw: it loads Pillow's font stack (1.6 MB)
+
         self.image = Image.new("RGBA", (self.px, self.px), (0, 0, 0, 0))
         self.draw = ImageDraw.Draw(self.image)
 

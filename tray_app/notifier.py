@@ -35,24 +35,23 @@ loads them. `FakeBackend` records calls for tests.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import platform
-import plistlib
 import queue
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from xml.parsers.expat import ExpatError
 
 from tray_app.core.plaintext import BODY_LIMIT, TITLE_LIMIT, clean, cut_utf16
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: asyncio alone is 1.7 MB the tray rarely needs
+    import asyncio
+    import subprocess
+
     from desktop_notifier import DesktopNotifier
 
 __all__ = [
@@ -273,6 +272,9 @@ def macos_bundle_id(executable: str | None = None, frozen: bool | None = None) -
     app = next((p for p in path.parents if p.suffix == ".app"), None)
     if app is None:
         return None
+    import plistlib
+    from xml.parsers.expat import ExpatError
+
     try:
         with (app / "Contents" / "Info.plist").open("rb") as fh:
             info = plistlib.load(fh)
@@ -357,13 +359,17 @@ class OsascriptBackend:
 
     def __init__(
         self,
-        run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
+        run: Callable[..., subprocess.CompletedProcess[str]] | None = None,
         timeout: float = OSASCRIPT_TIMEOUT_S,
     ) -> None:
-        self._run = run
+        import subprocess
+
+        self._run = run or subprocess.run
         self._timeout = timeout
 
     def send(self, title: str, body: str, app_name: str, icon_path: str | None) -> None:
+        import subprocess
+
         try:
             done = self._run(
                 osascript_argv(title, body), capture_output=True, text=True,
@@ -394,11 +400,15 @@ class DesktopNotifierBackend:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def send(self, title: str, body: str, app_name: str, icon_path: str | None) -> None:
+        import asyncio
+
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
         self._loop.run_until_complete(self._send(title, body, app_name, icon_path))
 
     async def _send(self, title: str, body: str, app_name: str, icon_path: str | None) -> None:
+        import asyncio
+
         from desktop_notifier import DesktopNotifier, Icon
 
         icon = Icon(path=Path(icon_path).absolute()) if icon_path else None
@@ -448,6 +458,8 @@ async def _disconnect(notifier: DesktopNotifier) -> None:
     desktop-notifier 6.x has no public close(): its Linux backend keeps its dbus-fast
     ``MessageBus`` at ``_backend.bus`` (absent until the first send connected).
     """
+    import asyncio
+
     bus: Any = getattr(getattr(notifier, "_backend", None), "bus", None)
     if bus is None:
         return
@@ -459,6 +471,8 @@ async def _disconnect(notifier: DesktopNotifier) -> None:
 
 
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    import asyncio
+
     tasks = asyncio.all_tasks(loop)
     for task in tasks:
         task.cancel()
