@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from tests.listener import Listener
 from tray_app.app import AppPaths
 from tray_app.demo import Fault, summary
 
@@ -458,56 +459,35 @@ def serve_summary(path: str, headers: dict[str, str]) -> bytes:
                          {"Content-Type": "application/json"})
 
 
-class TlsServer:
+class TlsServer(Listener):
     """A one-thread HTTPS server on 127.0.0.1 with the given certificate.
 
-    Connections are handled one at a time with short socket timeouts; ``respond`` turns a
+    Connections are handled one at a time (on the listener's thread) with short socket
+    timeouts; ``respond`` turns a
     request's path and headers into the raw response bytes. ``handshakes_failed`` counts the
     clients that gave up on the certificate.
     """
+
+    name = "tls-server"
+    threaded = False
 
     def __init__(self, cert: Path, key: Path, respond: Responder = serve_summary) -> None:
         self._ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._ctx.load_cert_chain(cert, key)
         self._respond = respond
-        self._stop = threading.Event()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(8)
-        self._sock.settimeout(0.1)
-        self._thread = threading.Thread(target=self._run, name="tls-server", daemon=True)
         self.requests = 0
         self.handshakes_failed = 0
 
-    @property
-    def port(self) -> int:
-        return int(self._sock.getsockname()[1])
+        super().__init__(backlog=8)
 
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> TlsServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._sock.close()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(2.0)
-                self._handle(conn)
+    def serve(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(2.0)
+            self._handle(conn)
 
     def _handle(self, conn: socket.socket) -> None:
         try:

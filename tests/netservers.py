@@ -22,6 +22,8 @@ from typing import Any
 
 import trustme
 
+from tests.listener import Listener
+
 LIMIT = 10.0  # no connection is held longer than this without traffic, unless told otherwise
 PROXY_ENV = ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
 
@@ -80,7 +82,7 @@ class Conn:
         return self.handshake_in + self.handshake_out + self.data_in + self.data_out
 
 
-class TlsFront:
+class TlsFront(Listener):
     """TLS on 127.0.0.1 in front of a plain HTTP server on 127.0.0.1 (a StatusServer): each
     client connection gets its own connection upstream. It counts every byte on the wire per
     connection (handshake and after), notes whether the session was resumed, and closes a
@@ -93,46 +95,20 @@ class TlsFront:
         self.ctx = ctx
         self.idle_close = idle_close
         self.host = host  # the name clients use (the certificate's)
+        self.name = "tls-front"
         self.conns: list[Conn] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self._sock.settimeout(0.1)
-        self._thread = threading.Thread(target=self._accept, name="tls-front", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._sock.getsockname()[1])
+        super().__init__()
 
     @property
     def url(self) -> str:
         return f"https://{self.host}:{self.port}"
 
-    def __enter__(self) -> TlsFront:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._sock.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            record = Conn()
-            with self._lock:
-                self.conns.append(record)
-            threading.Thread(target=self._serve, args=(conn, record), name="tls-front-conn",
-                             daemon=True).start()
+    def serve(self, conn: socket.socket) -> None:
+        record = Conn()
+        with self._lock:
+            self.conns.append(record)
+        self._serve(conn, record)
 
     def _serve(self, sock: socket.socket, c: Conn) -> None:
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -225,7 +201,7 @@ def _drain(obj: ssl.SSLObject) -> bytes:
 # -- an HTTP CONNECT proxy ----------------------------------------------------------------------
 
 
-class ConnectProxy:
+class ConnectProxy(Listener):
     """An HTTP proxy on 127.0.0.1 that only tunnels (CONNECT). ``names`` maps host names to
     loopback addresses (the proxy resolves them, so the client never does); any other target
     that isn't loopback is refused with 403, an unreachable one gets 502. It counts the tunnels
@@ -241,41 +217,15 @@ class ConnectProxy:
         self.tunnels = 0
         self.connects: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self._sock.settimeout(0.1)
-        self._thread = threading.Thread(target=self._accept, name="proxy", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._sock.getsockname()[1])
+        self.name = "proxy"
+        super().__init__()
 
     @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> ConnectProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._sock.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), name="proxy-conn",
-                             daemon=True).start()
+    def serve(self, conn: socket.socket) -> None:
+        self._serve(conn)
 
     def _serve(self, client: socket.socket) -> None:
         import base64

@@ -74,8 +74,10 @@ class JsonLines:
 
 
 @contextlib.contextmanager
-def watch(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], JsonLines]]:
-    stderr = (tmp_path / "stderr.txt").open("w")
+def watch(tmp_path: Path, *args: str, stderr_name: str = "stderr.txt"
+          ) -> Iterator[tuple[subprocess.Popen[str], JsonLines]]:
+    """``watch --jsonl`` with every user folder under ``tmp_path``; its stderr to a file."""
+    stderr = (tmp_path / stderr_name).open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tray_app", "watch", "--jsonl", "--no-notify", *args],
         env=fs.isolated_env(tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -15,12 +15,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from tests import faultserver as fs
-from tests.test_cli_watch import JsonLines, is_note, is_poll, stop
+from tests.test_cli_watch import JsonLines, is_note, is_poll, stop, watch
 from tray_app.core.levels import Level
 from tray_app.demo import StatusServer
 from tray_app.history import HistoryStore
@@ -169,25 +168,11 @@ def test_a_crash_mid_write_loses_at_most_the_write_in_flight(tmp_path: Path) -> 
 # -- `watch` processes and `history --json` -----------------------------------------------------
 
 
-@contextlib.contextmanager
-def watching(home: Path, name: str, *args: str) -> Iterator[tuple[subprocess.Popen[str],
-                                                                  JsonLines]]:
+def watching(home: Path, name: str, *args: str
+             ) -> contextlib.AbstractContextManager[tuple[subprocess.Popen[str], JsonLines]]:
     """``watch --jsonl`` with every user folder under ``home`` (shared by the processes of one
     test: one data folder, one database)."""
-    stderr = (home / f"{name}.stderr").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tray_app", "watch", "--jsonl", "--no-notify", *args],
-        env=fs.isolated_env(home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=stderr, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        yield proc, JsonLines(proc.stdout)
-    finally:
-        stop(proc)
-        stderr.close()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    return watch(home, *args, stderr_name=f"{name}.stderr")
 
 
 def history_json(home: Path) -> dict[str, object]:

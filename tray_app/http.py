@@ -250,6 +250,17 @@ def failure_from(exc: BaseException) -> Failure:
     return Failure(FailureKind.OTHER, f"{type(exc).__name__}: {text}")
 
 
+def json_get_headers(etag: str = "", last_modified: str = "") -> dict[str, str]:
+    """A JSON GET's headers, conditional on what the last good answer carried (a 304 then
+    costs a few hundred bytes instead of the document)."""
+    headers = {"Accept": "application/json"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
 def retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:

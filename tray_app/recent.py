@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from .core.incidents import History, parse_incidents
 from .core.statuspage import NotAStatuspage, decode
-from .http import HttpClient, Response, retry_after
+from .http import HttpClient, Response, json_get_headers, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,8 @@ class RecentIncidents:
             return
         self._next = self.clock() + self.min_gap
         self.fetches += 1
-        headers = {"Accept": "application/json"}
-        if self.history is not None:
-            if self._etag:
-                headers["If-None-Match"] = self._etag
-            if self._modified:
-                headers["If-Modified-Since"] = self._modified
+        headers = (json_get_headers(self._etag, self._modified)
+                   if self.history is not None else json_get_headers())
         url = self._base() + INCIDENTS_PATH
         result = self.client.request(url, headers=headers, aliases=self.aliases)
         if not isinstance(result, Response):

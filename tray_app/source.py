@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from .core.model import Failure, FailureKind, Fetched, Summary
 from .core.statuspage import NotAStatuspage, decode, parse_summary
 from .core.urls import SUMMARY_PATH, BadURL, host_of, page_base
-from .http import HttpClient, Response, retry_after
+from .http import HttpClient, Response, json_get_headers, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +112,8 @@ class StatuspageSource:
     def _fetch(self, base: str, via_mirror: bool = False) -> Fetched:
         url = base + SUMMARY_PATH
         cache = self._cache.setdefault(url, _Cache())
-        headers = {"Accept": "application/json"}
-        if cache.summary is not None:
-            if cache.etag:
-                headers["If-None-Match"] = cache.etag
-            if cache.last_modified:
-                headers["If-Modified-Since"] = cache.last_modified
+        headers = (json_get_headers(cache.etag, cache.last_modified)
+                   if cache.summary is not None else json_get_headers())
         result = self.client.request(url, headers=headers, aliases=self.aliases)
         if isinstance(result, Failure):
             return Fetched(url, failure=result, via_mirror=via_mirror)
