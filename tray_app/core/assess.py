@@ -213,6 +213,16 @@ def _judge(
         judged.append(_Judged(inc, relevant, touched, named.label))
     # Components some active incident touches: a monitoring incident doesn't own those.
     claimed = {cid for j in judged if j.active and not j.inc.is_maintenance for cid in j.touched}
+    # ... and trouble that a recently updated incident naming it explains (whatever its status
+    # or models) doesn't keep an old one alive, above all one that names no components and
+    # so touches everything.
+    explained: dict[str, set[str]] = {}
+    for j in judged:
+        updated = parse_time(j.inc.updated_at)
+        if j.inc.component_ids and not j.inc.is_maintenance and (
+                updated is None or now is None or now - updated < timing.stale_after):
+            for cid in j.touched:
+                explained.setdefault(cid, set()).add(j.inc.id)
     for j in judged:
         inc = j.inc
         own = [cid for cid in j.touched if cid not in claimed]
@@ -225,7 +235,9 @@ def _judge(
             continue
         updated = parse_time(inc.updated_at)
         all_ok = all(levels.get(cid) is Level.OPERATIONAL for cid in j.touched)
-        if updated is not None and all_ok and now is not None:
+        others = all(levels.get(cid) is Level.OPERATIONAL or explained.get(cid, set()) - {inc.id}
+                     for cid in j.touched)
+        if updated is not None and others and now is not None:
             if now - updated >= timing.stale_after:
                 j.quiet = "stale"
                 continue
@@ -257,7 +269,8 @@ def _attribute(judged: list[_Judged], levels: dict[str, Level], watched: set[str
     A component counts while an active incident that concerns the user touches it, or while
     no open incident touches it at all (then it is loose trouble of its own). One held only by
     incidents that no longer colour the icon (stale, fixed past the grace, or about models the
-    user doesn't use) doesn't count. An active incident rated lower than the components it
+    user doesn't use) doesn't count; held only by ones that name no components, it counts once
+    it reads worse than their impact. An active incident rated lower than the components it
     holds is raised to their level (the newest one, when several share them).
     """
     counted: dict[str, Level] = {}
@@ -282,7 +295,7 @@ def _attribute(judged: list[_Judged], levels: dict[str, Level], watched: set[str
             # Held by a fix being watched: it counts through that incident's own level.
             counted[cid] = min(level, max(j.level for j in recovering), key=lambda lv: lv.rank) \
                 if level.is_known else level
-        elif mine:
+        elif _explained(level, mine):
             # Held only by quiet incidents (or ones about models the user doesn't use): their
             # trouble doesn't colour the icon; an unreadable status still does.
             counted[cid] = level if level is Level.UNKNOWN else Level.OPERATIONAL
@@ -366,6 +379,16 @@ def assess(
         loose_names=tuple(names_of[cid] for cid in loose),
         valid_until=valid_until,
     )
+
+
+def _explained(level: Level, holders: list[_Judged]) -> bool:
+    """Do quiet incidents account for this component's status? One that names it does (pages
+    leave components red long after the fix); one that names no components only up to its
+    own impact: worse than that is trouble of its own."""
+    if not level.is_known or not level.is_problem:
+        return bool(holders)
+    return any(j.inc.component_ids or (j.inc.level.is_known and level.rank <= j.inc.level.rank)
+               for j in holders)
 
 
 def _upcoming(summary: Summary, watched: set[str], groups: set[str], names_of: dict[str, str]

@@ -198,7 +198,8 @@ def restored(state: PolicyState, saved_at: float, now: float, timing: Timing | N
                     for r in state.records if r.phase is not Phase.NOTED)
     return replace(state, started=False, records=records, clear=Clear.CLEAR, ok_streak=0,
                    ok_since=None, episode_start=None, episode_worst=Level.OPERATIONAL,
-                   last_bad_at=None, episode_gap=False, last_reading=None)
+                   last_bad_at=None, episode_gap=False, last_reading=None, flaps=(),
+                   adopt=False)
 
 
 SIGNIFICANT_STEP = 300.0  # times that move at every poll are saved to this step

@@ -10,7 +10,10 @@ couplings between them are written out in :func:`_reading`.
 
    - ``ABOVE``: on the page, concerns the user, not yet fixed, and of a higher class (outage >
      degraded > maintenance) than anything told about it, with that kind of alert turned on;
-   - ``SHOWN``: on the page otherwise; ``GONE``: closed, or off the page.
+     or colouring the icon again after a quiet all-clear passed over it (``quieted``);
+   - ``SHOWN``: on the page otherwise, or off it while the components it named still read
+     no worse than told (pages resolve before they reset them); ``GONE``: closed, or off
+     the page.
 
    A new incident is announced at the first poll that shows it, whatever else is open; a rise
    into a higher class is told once more; one first seen already fixed is only listed. When a
@@ -25,8 +28,10 @@ couplings between them are written out in :func:`_reading`.
 3. **Noise**, one machine per incident key: ``FLAP``. A key going back and forth (an incident
    that reappears after its end was told, loose trouble that comes and goes) gets one
    turnaround per ``flap_window``; later changes are held and summed up when the window
-   closes, and each window that had to hold is followed by a wider one. The first alert of a
-   new incident is never held. Windows close only at readings, never at a wake.
+   closes (unless the all-clear goes out then: it says it), and each window that had to hold
+   is followed by a wider one. A wall clock that went back past a window's start closes it.
+   The first alert of a new incident is never held. Windows close only at readings, never
+   at a wake.
 
 4. **Reachability**, one per service: ``ok`` → ``failing`` → ``unknown`` after
    ``failure_threshold`` failed polls (forgiven for ``wake_grace`` after a wake). Failures
@@ -225,6 +230,7 @@ class Record:
     components: tuple[str, ...] = ()
     notice: bool = False  # first seen already fixed: news only if it opens up again
     quiet_end: bool = False  # told long before a restart: its end is old news, not told
+    quieted: bool = False  # told, then the all-clear came while it no longer coloured the icon
     status: str = ""  # as last shown: investigating, identified, monitoring...
     models: str = ""  # the models it names ("Opus 4.8, Haiku 4.5"), for the words
 
@@ -456,9 +462,11 @@ def _reading(
     # Coupling 2: noise. Windows whose time is up close first (a summary if the key now
     # differs from what the user last heard); then every news item passes its key's flap
     # machine (new incidents go through, and open a window for their key).
-    _close_windows(s, effects, obs.service)
+    summed = _close_windows(s, effects, obs.service)
     for news, note, keys in s.news:
-        if _flap(s, note, news, keys):
+        if keys and all(k in summed for k in keys):
+            continue  # the window's summary just said it
+        if _flap(s, note, news, tuple(k for k in keys if k not in summed)):
             effects.append(note)
     records = tuple(r for r in s.records.values() if _remember(r, now, t))
     flaps = tuple((k, f) for k, f in s.flaps.items()
@@ -487,7 +495,7 @@ def _shown(obs: Reading, now: float, previous: float | None, startup: bool, t: T
             start=start if plausible and start is not None else now,
             exact=plausible or not startup, level=inc.level, seen=now,
             maintenance=inc.is_maintenance, components=inc.components,
-            colouring=inc.relevant and not inc.quiet and inc.level.is_problem,
+            colouring=inc.relevant and not inc.quiet and alert_class(inc.level) > 0,
             status=inc.status, models=inc.models,
         )
         monitoring = inc.status == "monitoring" and not inc.is_maintenance
@@ -510,7 +518,8 @@ def _incidents(s: _Step, shown: list[_Seen], startup: bool, adopt: bool) -> list
     """Step every incident's machine; return the records to announce as new (the caller
     decides between one start-up alert and one alert each)."""
     announce: list[Record] = []
-    on_page = set()
+    shown, held = _left_over(s, shown)
+    on_page = set(held)
     for seen in shown:
         fresh = seen.rec
         on_page.add(fresh.id)
@@ -523,7 +532,10 @@ def _incidents(s: _Step, shown: list[_Seen], startup: bool, adopt: bool) -> list
         # A notice after the fact (first seen already fixed) stays one while it sits in
         # monitoring, whatever other incidents do to the components it shares.
         notice = (old.notice if old is not None else seen.fixed) and seen.monitoring
-        above = seen.concerns and not (seen.fixed or notice) and klass > told and wanted
+        # One the all-clear passed over while it was quiet, colouring the icon again: news.
+        again = old is not None and old.quieted and fresh.colouring
+        above = seen.concerns and not (seen.fixed or notice) and wanted and (
+            klass > told or again)
         event = Event.ABOVE if above else Event.SHOWN
         phase, action = INCIDENT[(old.phase if old else None, event)]
         assert phase is not None
@@ -533,6 +545,9 @@ def _incidents(s: _Step, shown: list[_Seen], startup: bool, adopt: bool) -> list
             rec = replace(fresh, notice=notice, told=0, phase=old.phase)
         else:
             rec = _refreshed(old, fresh, notice, s.now)
+        if again and action == "escalate":
+            action = "reopen"
+            rec = replace(rec, quieted=False)
         if action and adopt:
             action = None  # restored from an older format: it was told before the restart
         if action:
@@ -563,6 +578,24 @@ def _incidents(s: _Step, shown: list[_Seen], startup: bool, adopt: bool) -> list
             rec = replace(rec, phase=Phase.OVER, told=0)
         s.records[key] = rec
     return announce
+
+
+def _left_over(s: _Step, shown: list[_Seen]) -> tuple[list[_Seen], set[str]]:
+    """Trouble left on the components of a told incident that has just left the page is still
+    that incident's: pages often resolve one before they reset its components, or drop it
+    from the list for a poll. It holds the incident open (its end told once they read well)
+    rather than being news of its own; only worse than what was told is news."""
+    loose = next((x.rec for x in shown if x.rec.id == LOOSE), None)
+    old = s.records.get(LOOSE)
+    if loose is None or not loose.components or (
+            old is not None and old.phase in (Phase.TOLD, Phase.FIXED)):
+        return shown, set()
+    on_page = {x.rec.id for x in shown}
+    held = {r.id for r in s.records.values()
+            if r.id not in on_page and r.phase is Phase.TOLD and r.colouring
+            and set(loose.components) <= set(r.components)
+            and alert_class(loose.level) <= r.told}
+    return ([x for x in shown if x.rec.id != LOOSE] if held else shown), held
 
 
 def _refreshed(old: Record, fresh: Record, notice: bool, now: float) -> Record:
@@ -611,8 +644,8 @@ def _all_clear(state: PolicyState, obs: Reading, s: _Step, effects: list[Effect]
                ) -> PolicyState:
     now, t, cfg = s.now, s.cfg.timing, s.cfg
     active = [r for r in s.records.values() if r.active]
-    verdict = ("unknown" if obs.level is Level.UNKNOWN else
-               "bad" if obs.level.is_problem or active else "good")
+    verdict = ("bad" if obs.level.is_problem or active else
+               "unknown" if obs.level is Level.UNKNOWN else "good")
     clear = ALL_CLEAR[(state.clear, verdict)]
     if verdict == "bad":
         start = state.episode_start
@@ -662,6 +695,9 @@ def _confirmed(state: PolicyState, s: _Step, fixed: list[Record], effects: list[
                                     state.episode_worst, gap))
     state = replace(state, episode_start=None, episode_worst=Level.OPERATIONAL,
                     last_bad_at=None, episode_gap=False)
+    for r in list(s.records.values()):  # told, but quiet now: colouring again will be news
+        if r.phase is Phase.TOLD and not r.colouring and not r.quieted:
+            s.records[r.id] = replace(r, quieted=True)
     if fixed:
         begun = min(r.start for r in fixed)
         lower = gap or any(r.unwatched or not r.exact for r in fixed)
@@ -740,10 +776,15 @@ def _opened(f: Flap, now: float, t: Timing, bad: bool) -> Flap:
     return Flap(FlapPhase.OPEN, now, width, False, bad)
 
 
-def _close_windows(s: _Step, effects: list[Effect], service: str) -> None:
+def _close_windows(s: _Step, effects: list[Effect], service: str) -> set[str]:
+    """Close the windows whose time is up (or that the wall clock went back past); return the
+    keys a summary spoke for."""
     t = s.cfg.timing
+    summed: set[str] = set()
+    good_news = {k for _, note, keys in s.news
+                 if note.kind in (Kind.RECOVERED, Kind.RESOLVED) for k in keys}
     for key, f in list(s.flaps.items()):
-        if f.phase is FlapPhase.CALM or s.now < f.opened + f.width:
+        if f.phase is FlapPhase.CALM or f.opened <= s.now < f.opened + f.width:
             continue
         if f.phase is FlapPhase.OPEN or not f.held:  # a window that held nothing: calm
             s.flaps[key] = Flap(told_bad=f.told_bad)
@@ -753,6 +794,10 @@ def _close_windows(s: _Step, effects: list[Effect], service: str) -> None:
         width = min(f.width * t.flap_growth, max(t.flap_max, t.flap_base))
         s.flaps[key] = Flap(FlapPhase.HOLDING, s.now, width, True, f.told_bad)
         if bad == f.told_bad:
+            continue
+        if not bad and key in good_news:
+            # The all-clear (or its end) goes out now anyway: it is the window's turn.
+            s.flaps[key] = Flap(FlapPhase.OPEN, s.now, width, False, f.told_bad)
             continue
         level = rec.level if bad and rec is not None else Level.OPERATIONAL
         what = (rec.name if rec is not None and key != LOOSE else
@@ -765,8 +810,10 @@ def _close_windows(s: _Step, effects: list[Effect], service: str) -> None:
         if s.cfg.tells(kind) and s.cfg.tells(news_kind):
             effects.append(Notify(kind, title, body, level, () if key == LOOSE else (key,)))
             s.flaps[key] = replace(s.flaps[key], told_bad=bad)
+            summed.add(key)
             if not bad and rec is not None and rec.phase is Phase.FIXED:
                 s.records[key] = replace(rec, phase=Phase.OVER)
+    return summed
 
 
 def _remember(r: Record, now: float, t: Timing) -> bool:
