@@ -216,3 +216,82 @@ def test_a_state_restored_long_after_is_a_fresh_start_that_still_tells_new_troub
     titles = [e.title for e in effects if isinstance(e, Notify)]
     assert titles == [e.title for e in fresh if isinstance(e, Notify)] and titles
     assert {e.kind for e in effects if isinstance(e, Notify)} == {Kind.STARTUP}
+
+
+def test_two_incidents_resolved_together_before_their_components_are_reset() -> None:
+    s = Story()
+    s.polls(range(1), page(OK))
+    red = [comp("api", "partial_outage"), comp("code", "partial_outage")]
+    s.polls(range(1, 30), page(red, [API_ERRORS, incident("B", "Code errors", comps=["code"])]))
+    assert s.polls(range(30, 31), page(red)) == []
+    back = s.polls(range(31, 40), page(OK))
+    assert _kinds(back) == ["recovered"] and "after 30 min" in back[0].title
+    assert "API errors" in back[0].body and "Code errors" in back[0].body
+
+
+def test_a_told_incident_resolved_while_its_component_stays_red_for_days_is_fixed_then() -> None:
+    s = Story()
+    s.polls(range(1), page(OK))
+    s.polls(range(1, 30), page(API_DOWN, [API_ERRORS]))
+    assert s.polls(range(30, 2 * 24 * 60, 30), page(API_DOWN)) == []
+    assert s.monitor.state.level is Level.PARTIAL_OUTAGE  # the page still reads red
+    back = s.polls(range(2 * 24 * 60, 2 * 24 * 60 + 5), page(OK))
+    assert _kinds(back) == ["recovered"] and "API errors" in back[0].body
+
+
+def test_an_incident_past_its_monitoring_grace_resolved_before_its_component_is_reset() -> None:
+    s = Story()
+    s.polls(range(1), page(OK))
+    s.polls(range(1, 30), page(API_DOWN, [API_ERRORS]))
+    fix = [("investigating", T0 + MIN), ("monitoring", T0 + 30 * MIN)]
+    s.polls(range(30, 200, 2), page(API_DOWN, [incident("A", "API errors", comps=["api"],
+                                                        updates=fix)]))
+    assert s.monitor.state.level is Level.OPERATIONAL
+    assert s.polls(range(200, 201), page(API_DOWN)) == []
+    assert _kinds(s.polls(range(201, 210), page(OK))) == ["recovered"]
+
+
+def test_another_models_incident_resolved_before_its_component_is_reset_is_not_news() -> None:
+    s = Story(models="sonnet")
+    opus = incident("O", "Elevated errors on Claude Opus 4.8", comps=["api"])
+    assert s.polls(range(30), page(API_DOWN, [opus])) == []
+    assert s.polls(range(30, 32), page(API_DOWN)) == []
+    assert s.polls(range(32, 40), page(OK)) == []
+
+
+def test_trouble_left_by_another_models_incident_is_news_once_it_outlasts_the_window() -> None:
+    s = Story(models="sonnet")
+    opus = incident("O", "Elevated errors on Claude Opus 4.8", comps=["api"])
+    s.polls(range(30), page(API_DOWN, [opus]))
+    told = s.polls(range(30, 60), page(API_DOWN))
+    assert _kinds(told) == ["down"] and "Claude API" in told[0].body
+    assert s.told[-1][0] - 30 <= 11  # within a flap window of the incident leaving
+
+
+def test_an_incident_resolved_beside_told_loose_trouble_elsewhere() -> None:
+    s = Story()
+    s.polls(range(1), page(OK))
+    both = [comp("api", "partial_outage"), comp("code", "degraded_performance")]
+    s.polls(range(1, 20), page(API_DOWN, [API_ERRORS]))
+    assert _kinds(s.polls(range(20, 40), page(both, [API_ERRORS]))) == ["degraded"]
+    assert s.polls(range(40, 41), page(both)) == []
+    fixed = s.polls(range(41, 50), page([comp("api"), comp("code", "degraded_performance")]))
+    assert _kinds(fixed) == ["resolved"] and "API errors, after 40 min" in fixed[0].title
+    assert _kinds(s.polls(range(50, 55), page(OK))) == ["recovered"]
+
+
+def test_an_old_incident_naming_a_red_component_stays_alive_beside_a_quiet_one() -> None:
+    """A named its component 13 h ago and it still reads red; C on the same component is in
+    monitoring past its grace (or about another model): A still colours the icon."""
+    now = 20 * 60
+    a = incident("A", "API outage", comps=["api"], start=T0 + 6 * HOUR,
+                 updates=[("investigating", T0 + 6 * HOUR), ("identified", T0 + 7 * HOUR)])
+    c = incident("C", "Slow responses on Claude Opus 4.8", "minor", comps=["api"],
+                 start=T0 + 16 * HOUR,
+                 updates=[("investigating", T0 + 16 * HOUR), ("monitoring", T0 + 17 * HOUR)])
+    for models in (None, "sonnet"):
+        s = Story(models=models)
+        s.polls(range(now, now + 3), page(API_DOWN, [a, c]))
+        assert s.monitor.state.level is Level.PARTIAL_OUTAGE
+        assert [i.id for i in s.monitor.assessment.incidents if i.relevant and not i.quiet] \
+            == ["A"]

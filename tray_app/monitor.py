@@ -335,6 +335,7 @@ def _reading(a: Assessment) -> Reading:
     starts = [t for t in (parse_time(i.started_at) for i in colouring) if t is not None]
     return Reading(a.service, a.level, detail, min(starts) if starts else None,
                    incidents=a.incidents, loose=a.loose, loose_names=a.loose_names,
+                   loose_levels=a.loose_levels,
                    upcoming=tuple(_upcoming(a)))
 
 

@@ -95,6 +95,7 @@ class Assessment:
     page_id: str = ""
     loose: Level = Level.OPERATIONAL  # watched components in trouble that no incident explains
     loose_names: tuple[str, ...] = ()
+    loose_levels: tuple[Level, ...] = ()  # each loose component's level, as loose_names
     valid_until: float = float("inf")  # when the time rules next change this by themselves
 
     @property
@@ -213,16 +214,10 @@ def _judge(
         judged.append(_Judged(inc, relevant, touched, named.label))
     # Components some active incident touches: a monitoring incident doesn't own those.
     claimed = {cid for j in judged if j.active and not j.inc.is_maintenance for cid in j.touched}
-    # ... and trouble that a recently updated incident naming it explains (whatever its status
-    # or models) doesn't keep an old one alive, above all one that names no components and
-    # so touches everything.
-    explained: dict[str, set[str]] = {}
-    for j in judged:
-        updated = parse_time(j.inc.updated_at)
-        if j.inc.component_ids and not j.inc.is_maintenance and (
-                updated is None or now is None or now - updated < timing.stale_after):
-            for cid in j.touched:
-                explained.setdefault(cid, set()).add(j.inc.id)
+    # Trouble another recent incident explains doesn't keep an old one alive: for one that
+    # names its components, another that names them and still colours the icon; for one that
+    # names none (it touches everything), any that names them, whatever its status or models.
+    explained = _explainers(judged, now, timing)
     for j in judged:
         inc = j.inc
         own = [cid for cid in j.touched if cid not in claimed]
@@ -235,7 +230,8 @@ def _judge(
             continue
         updated = parse_time(inc.updated_at)
         all_ok = all(levels.get(cid) is Level.OPERATIONAL for cid in j.touched)
-        others = all(levels.get(cid) is Level.OPERATIONAL or explained.get(cid, set()) - {inc.id}
+        by = explained[bool(inc.component_ids)]
+        others = all(levels.get(cid) is Level.OPERATIONAL or by.get(cid, set()) - {inc.id}
                      for cid in j.touched)
         if updated is not None and others and now is not None:
             if now - updated >= timing.stale_after:
@@ -377,8 +373,30 @@ def assess(
         page_id=summary.page.id,
         loose=worst(levels[cid] for cid in loose) if loose else Level.OPERATIONAL,
         loose_names=tuple(names_of[cid] for cid in loose),
+        loose_levels=tuple(levels[cid] for cid in loose),
         valid_until=valid_until,
     )
+
+
+def _explainers(judged: list[_Judged], now: float | None, timing: Timing
+                ) -> dict[bool, dict[str, set[str]]]:
+    """component id -> recent incidents naming it: [False] any, [True] those still colouring
+    the icon (relevant, and not in monitoring past the grace)."""
+    out: dict[bool, dict[str, set[str]]] = {False: {}, True: {}}
+    for j in judged:
+        inc = j.inc
+        updated = parse_time(inc.updated_at)
+        if not inc.component_ids or inc.is_maintenance or (
+                updated is not None and now is not None and now - updated >= timing.stale_after):
+            continue
+        since = _monitoring_since(inc) if inc.recovering else None
+        colouring = j.relevant and not (since is not None and now is not None
+                                        and now - since >= timing.monitoring_grace)
+        for cid in j.touched:
+            out[False].setdefault(cid, set()).add(inc.id)
+            if colouring:
+                out[True].setdefault(cid, set()).add(inc.id)
+    return out
 
 
 def _explained(level: Level, holders: list[_Judged]) -> bool:

@@ -115,6 +115,7 @@ class Reading:
     incidents: tuple[IncidentState, ...] = ()
     loose: Level | None = None
     loose_names: tuple[str, ...] = ()
+    loose_levels: tuple[Level, ...] = ()  # each loose component's level (when known)
     upcoming: tuple[Upcoming, ...] = ()
 
 
@@ -231,6 +232,7 @@ class Record:
     notice: bool = False  # first seen already fixed: news only if it opens up again
     quiet_end: bool = False  # told long before a restart: its end is old news, not told
     quieted: bool = False  # told, then the all-clear came while it no longer coloured the icon
+    left: float | None = None  # off the page since, held open by trouble left on its components
     status: str = ""  # as last shown: investigating, identified, monitoring...
     models: str = ""  # the models it names ("Opus 4.8, Haiku 4.5"), for the words
 
@@ -389,7 +391,7 @@ def _steady(state: PolicyState, obs: Reading, now: float, t: Timing) -> bool:
         and state.clear is not Clear.CONFIRMING and state.last_reading is not None
         and now - state.last_reading <= t.gap_tolerance
         and all(f.phase is FlapPhase.CALM or now < f.opened + f.width for _, f in state.flaps)
-        and not any(r.phase is Phase.FIXED for r in state.records)
+        and not any(r.phase is Phase.FIXED or r.left is not None for r in state.records)
         and all(m.starts_at - t.upcoming_lead > now or m.id in dict(state.upcoming_told)
                 for m in obs.upcoming)
     )
@@ -415,6 +417,7 @@ class _Step:
     cfg: PolicyConfig
     records: dict[str, Record]
     flaps: dict[str, Flap]
+    loose_levels: tuple[Level, ...] = ()  # the reading's, one per loose component
     # (news for the flap machine, the note, the keys it concerns)
     news: list[tuple[str, Notify, tuple[str, ...]]] = field(default_factory=list)
 
@@ -438,7 +441,7 @@ def _reading(
                     grace_until=None, last_reading=now,
                     started=state.started or obs.level.is_known or bool(obs.incidents))
     s = _Step(obs.service, now, previous, cfg, {r.id: r for r in state.records},
-              dict(state.flaps))
+              dict(state.flaps), obs.loose_levels)
     if gap:  # the app wasn't watching: lengths across the silence are lower bounds
         for key, r in s.records.items():
             if r.phase in (Phase.NOTED, Phase.TOLD, Phase.FIXED):
@@ -571,7 +574,7 @@ def _incidents(s: _Step, shown: list[_Seen], startup: bool, adopt: bool) -> list
             continue
         # It was on the page at the reading before this one (or at its last change).
         last = max(old.seen, s.previous if s.previous is not None else old.seen)
-        rec = replace(old, phase=phase, colouring=False, seen=last, ended=s.now)
+        rec = replace(old, phase=phase, colouring=False, seen=last, ended=s.now, left=None)
         if action == "end" and (key in absorbed or old.quiet_end):
             # An incident took over the loose trouble, or the app was away for this one's
             # story: nothing to tell of its end.
@@ -581,33 +584,60 @@ def _incidents(s: _Step, shown: list[_Seen], startup: bool, adopt: bool) -> list
 
 
 def _left_over(s: _Step, shown: list[_Seen]) -> tuple[list[_Seen], set[str]]:
-    """Trouble left on the components of a told incident that has just left the page is still
-    that incident's: pages often resolve one before they reset its components, or drop it
-    from the list for a poll. It holds the incident open (its end told once they read well)
-    rather than being news of its own; only worse than what was told is news."""
+    """Trouble left on the components of incidents that have just left the page is still
+    theirs: pages often resolve one before they reset its components, or drop it from the
+    list for a poll. A told incident still colouring the icon is held open until they read
+    well (its end told then), unless the trouble is worse than the class told; any other
+    (quiet, not the user's models, never told) holds any trouble on them, but only for
+    ``flap_base``. Trouble they don't hold is news of its own. Returns what is shown, and
+    the ids held open."""
     loose = next((x.rec for x in shown if x.rec.id == LOOSE), None)
-    old = s.records.get(LOOSE)
-    if loose is None or not loose.components or (
-            old is not None and old.phase in (Phase.TOLD, Phase.FIXED)):
+    if loose is None or not loose.components:
         return shown, set()
     on_page = {x.rec.id for x in shown}
-    held = {r.id for r in s.records.values()
-            if r.id not in on_page and r.phase is Phase.TOLD and r.colouring
-            and set(loose.components) <= set(r.components)
-            and alert_class(loose.level) <= r.told}
-    return ([x for x in shown if x.rec.id != LOOSE] if held else shown), held
+    levels = s.loose_levels if len(s.loose_levels) == len(loose.components) else (
+        (loose.level,) * len(loose.components))
+    allowed: list[tuple[Record, int]] = []
+    for r in s.records.values():
+        if r.id in on_page or r.id == LOOSE or not r.open or not r.components:
+            continue
+        if r.phase is Phase.TOLD and r.colouring:
+            allowed.append((r, r.told))
+        elif s.now - (r.left if r.left is not None else s.now) < s.cfg.timing.flap_base:
+            allowed.append((r, max(_CLASS.values())))
+    held: set[str] = set()
+    rest: list[tuple[str, Level]] = []
+    for name, level in zip(loose.components, levels, strict=True):
+        holders = [r.id for r, cap in allowed if name in r.components
+                   and alert_class(level) <= cap]
+        held.update(holders)
+        if not holders:
+            rest.append((name, level))
+    for key in held:
+        r = s.records[key]
+        if r.left is None:
+            s.records[key] = replace(r, left=s.now)
+    if not held:
+        return shown, held
+    out = [x for x in shown if x.rec.id != LOOSE]
+    if rest:
+        names = tuple(n for n, _ in rest)
+        rec = replace(loose, components=names, name=", ".join(names[:3]),
+                      level=max((lv for _, lv in rest), key=lambda lv: lv.rank))
+        out += [replace(x, rec=rec) for x in shown if x.rec.id == LOOSE]
+    return out, held
 
 
 def _refreshed(old: Record, fresh: Record, notice: bool, now: float) -> Record:
     """``old`` updated to what this reading shows. Unchanged, it stays the same object: an
     open record's last sighting is the state's last reading, written down when it goes."""
-    if (old.name, old.level, old.colouring, old.maintenance, old.notice, old.ended,
+    if (old.name, old.level, old.colouring, old.maintenance, old.notice, old.ended, old.left,
             old.status, old.models) == (fresh.name, fresh.level, fresh.colouring,
-                                        fresh.maintenance, notice, None, fresh.status,
+                                        fresh.maintenance, notice, None, None, fresh.status,
                                         fresh.models) and (
             not fresh.components or fresh.components == old.components):
         return old
-    return replace(old, name=fresh.name, level=fresh.level, seen=now, ended=None,
+    return replace(old, name=fresh.name, level=fresh.level, seen=now, ended=None, left=None,
                    notice=notice, colouring=fresh.colouring, status=fresh.status,
                    models=fresh.models, components=fresh.components or old.components,
                    maintenance=fresh.maintenance)

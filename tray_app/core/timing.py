@@ -13,6 +13,9 @@ a combination contradicts itself:
   shorter than the time a recovery takes to confirm could never hold a down/back pair, so the
   window used (``flap_base``) is at least (confirmations + 2) intervals, however long the
   interval is set.
+- Trouble left on the components of an incident that left the page while no longer colouring
+  the icon is that incident's for ``flap_base``, quietly (a told one still colouring it holds
+  its components until they read well).
 - A window that had to hold changes back is followed by one ``flap_growth`` times wider (up to
   ``flap_max``), so a page that flips all day is summed up in a few notifications.
 - An incident in ``monitoring`` counts as "recovering" (degraded at most) for
