@@ -7,14 +7,14 @@ fixture when its programs are missing. ``--quick`` takes about 20 s.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.desktop import INSTALL_HINT, missing_requirements
+from tests.conftest_desktop import require
+from tests.desktop import missing_requirements
 
 pytestmark = pytest.mark.desktop
 
@@ -53,17 +53,8 @@ FIGURES = [
 BUDGETS = ["idle_rss", "idle_cpu", "network", "check_startup", "tls"]
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def test_quick_run_prints_every_figure_and_budget() -> None:
-    missing = missing_requirements()
-    if missing:
-        message = f"the benchmark needs: {', '.join(missing)}; {INSTALL_HINT}"
-        if _in_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    require(missing_requirements(), "the benchmark")
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick"],
         cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,

@@ -11,7 +11,6 @@ dbus-fast service owns ``org.freedesktop.login1`` and emits ``PrepareForSleep``.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
 import threading
@@ -25,6 +24,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.conftest_desktop import require
 from tests.test_poller import Reports, calls, failed, monitor, page
 from tray_app import dbus_wire
 from tray_app.clock import FakeClock
@@ -264,10 +264,6 @@ def test_the_system_wake_source_is_quiet_without_a_bus(monkeypatch: pytest.Monke
 # -- a fake logind on a private bus ---------------------------------------------------------
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 @dataclass
 class Bus:
     address: str
@@ -276,11 +272,8 @@ class Bus:
 
 @pytest.fixture
 def bus() -> Iterator[Bus]:
-    if shutil.which("dbus-daemon") is None:
-        message = "the logind tests need dbus-daemon (apt install dbus; see .ci/install-desktop.sh)"
-        if _in_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    require([] if shutil.which("dbus-daemon") else ["dbus-daemon (apt install dbus)"],
+            "the logind tests")
     proc = subprocess.Popen(
         ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
