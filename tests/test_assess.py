@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from tests.shared import SAMPLES, need
 from tray_app.core.assess import Assessment, Selector, Watch, assess
 from tray_app.core.levels import Level
 from tray_app.core.presets import CLAUDE
 from tray_app.core.statuspage import decode, parse_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "statuspage-samples"
 FIXTURE_FILES = sorted(FIXTURES.glob("summary-*.json"))
 
 CLAUDE_AI, CONSOLE, API, CODE, COWORK, GOV = (
@@ -412,17 +412,14 @@ SAMPLE_EXPECTATIONS = {
 
 
 def test_every_claude_sample_summary_has_an_expectation() -> None:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"{SAMPLES} is not present")
+    need(SAMPLES)
     found = {p.name for p in SAMPLES.glob("anthropic_*summary*.json")}
     assert found == set(SAMPLE_EXPECTATIONS)
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLE_EXPECTATIONS))
 def test_claude_sample_summaries(name: str) -> None:
-    path = SAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"{path} is not present")
+    path = need(SAMPLES / name)
     summary = parse_summary(decode(path.read_bytes()))
     unfiltered, preset = SAMPLE_EXPECTATIONS[name]
     a = assess(summary, Watch(), "Claude")
@@ -442,8 +439,7 @@ def test_other_sample_pages() -> None:
         # a group with a degraded child
         "statuspage_with_component_groups.json": Level.DEGRADED,
     }
-    if not SAMPLES.is_dir():
-        pytest.skip(f"{SAMPLES} is not present")
+    need(SAMPLES)
     for name, level in expected.items():
         a = assess(parse_summary(decode((SAMPLES / name).read_bytes())))
         assert a.level is level, name

@@ -16,15 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.shared import ARCHIVE, need
 from tray_app.core.estimate import COMPONENT_SAMPLE, Estimate, estimate, long_text, short_text
 from tray_app.core.incidents import MAX_INCIDENTS, History, PastIncident, Update, parse_incidents
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ARCHIVE = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared" / "statuspage-samples" / "claude-incident-archive"
-    / "claude_all_incidents_archive.json"
-)
 MIN = 60.0
 API = ("k8w3r06qmzrp", "Claude API (api.anthropic.com)")
 APP = ("rwppv331jlwc", "claude.ai")
@@ -218,9 +214,7 @@ def test_the_project_fixture_gives_the_estimate_it_was_written_for() -> None:
 
 
 def test_it_reads_a_real_capture() -> None:
-    path = ARCHIVE.parent / "claude_incidents_2026-08-22T16-16-08Z.json"
-    if not path.is_file():
-        pytest.skip(f"the shared capture is not present at {path}")
+    path = need(ARCHIVE.parent / "claude_incidents_2026-08-22T16-16-08Z.json")
     history = parse_incidents(json.loads(path.read_text("utf-8")))
     assert history.problems == ()
     assert len(history.incidents) == 50
@@ -408,8 +402,7 @@ def replay(incidents: list[PastIncident]) -> dict[int, Tally]:
 
 
 def test_calibration_over_the_2026_archive() -> None:
-    if not ARCHIVE.is_file():
-        pytest.skip(f"the shared incident archive is not present at {ARCHIVE}")
+    need(ARCHIVE)
     history = parse_incidents(json.loads(ARCHIVE.read_text("utf-8")))
     assert history.problems == () and len(history.incidents) == 342
     tallies = replay(list(history.incidents))

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.shared import ARCHIVE, need
 from tray_app.core.models import (
     Mentions,
     Model,
@@ -21,11 +22,6 @@ from tray_app.core.models import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ARCHIVE = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared" / "statuspage-samples" / "claude-incident-archive"
-    / "claude_all_incidents_archive.json"
-)
 
 
 def notation(m: Mentions) -> str:
@@ -48,8 +44,7 @@ def table(name: str, columns: int) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def incidents_2026() -> list[dict[str, Any]]:
-    if not ARCHIVE.is_file():
-        pytest.skip(f"the shared incident archive is not present at {ARCHIVE}")
+    need(ARCHIVE)
     data: list[dict[str, Any]] = json.loads(ARCHIVE.read_text("utf-8"))
     found = [i for i in data if i["created_at"].startswith("2026")]
     assert len(found) == 248

@@ -7,11 +7,11 @@ import json
 import random
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.shared import ARCHIVE, need
 from tray_app.core.levels import Level
 from tray_app.core.policy import (
     Effect,
@@ -38,10 +38,6 @@ OPS, MNT, DEG, PAR, MAJ, UNK = (
 FAIL = Unreachable(SVC, "can't reach the status page (timed out)")
 MIN = 60.0
 WINDOW = Timing().flap_window
-ARCHIVE = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "statuspage-samples"
-    / "claude-incident-archive" / "claude_all_incidents_archive.json"
-)
 SEVERITY = {Kind.MAINTENANCE: 1, Kind.DEGRADED: 2, Kind.DOWN: 3}
 
 
@@ -555,8 +551,7 @@ def _timeline(incident: dict[str, Any]) -> list[tuple[float, Level]]:
 
 
 def test_replay_claudes_incident_archive() -> None:
-    if not ARCHIVE.is_file():
-        pytest.skip(f"{ARCHIVE} is not present")
+    need(ARCHIVE)
     incidents = json.loads(ARCHIVE.read_text("utf-8"))
     replayed = 0
     for inc in incidents:

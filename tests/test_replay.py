@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests import faultserver as fs
+from tests.shared import need
 from tray_app.app import replay_setup
 from tray_app.core.levels import Level
 from tray_app.core.models import affects, mentions, parse_filter
@@ -32,8 +33,7 @@ MIN = 60.0
 
 
 def needs_archive() -> None:
-    if not archive.ARCHIVE.is_file():
-        pytest.skip(f"{archive.ARCHIVE} is not here (it sits beside the checkout, in CI too)")
+    need(archive.ARCHIVE)
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from tests.shared import SAMPLES, need
 from tray_app.core.assess import Watch, assess
 from tray_app.core.levels import Level
 from tray_app.core.statuspage import MAX_DEPTH, NAME_LIMIT, NotAStatuspage, decode, parse_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "statuspage-samples"
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -23,8 +23,7 @@ def fixture(name: str) -> dict[str, Any]:
 
 
 def samples(pattern: str) -> list[Path]:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"{SAMPLES} is not present")
+    need(SAMPLES)
     found = sorted(SAMPLES.glob(pattern))
     assert found, f"no sample matches {pattern}"
     return found
