@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tray_app.core.incidents import PastIncident, parse_time  # noqa: E402
-from tray_app.core.levels import Level  # noqa: E402
-from tray_app.core.timeline import Rebuilt, rebuild  # noqa: E402
+from tray_app.core.levels import INCIDENT_WORKING, Level  # noqa: E402
+from tray_app.core.timeline import Rebuilt, iso, rebuild  # noqa: E402
 from tray_app.replay import Result, Sent  # noqa: E402
 
 ARCHIVE = (ROOT.parent / "shared" / "statuspage-samples" / "claude-incident-archive"
@@ -42,15 +42,11 @@ def load_2026(path: Path = ARCHIVE) -> list[dict[str, Any]]:
     raw = json.loads(path.read_text("utf-8"))
     out = []
     for inc in raw:
-        ups = [u for u in inc.get("incident_updates") or [] if parse_time(u.get("created_at"))]
-        posted = min((parse_time(u["created_at"]) or 0 for u in ups), default=None)
+        times = [parse_time(u.get("created_at")) for u in inc.get("incident_updates") or []]
+        posted = min((t for t in times if t is not None), default=None)
         if posted is not None and datetime.fromtimestamp(posted, UTC).strftime("%Y") == YEAR:
             out.append(inc)
     return out
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 # --- the figures ----------------------------------------------------------------------------
@@ -89,7 +85,7 @@ class Figures:
             f"{len(self.length_errors)}"
             f"{few([f'{i} {d / 60:+.0f} min' for i, d in self.length_errors])}",
             f"busiest 24 hours: {self.busiest_24h} notifications, from "
-            f"{_iso(self.busiest_24h_from)[:16]}",
+            f"{iso(self.busiest_24h_from)[:16]}",
         ]
 
 
@@ -140,13 +136,12 @@ def figures(result: Result, rebuilt: Rebuilt, poll_times: Sequence[float],
     for inc in rebuilt.incidents:
         closed = inc.closed_at
         # First poll that showed it open, in any status, and as investigating/identified.
-        shown = [u for u in inc.updates if u.status not in ("resolved", "postmortem")]
-        if not shown or not inc.shown_open:
+        if not inc.shown_open:
             continue
         first_poll = polls_after(inc.posted, 1)
         if closed is not None and first_poll >= closed:
             continue  # never on the page at a poll
-        active = [u.at for u in inc.updates if u.status in ("investigating", "identified")]
+        active = [u.at for u in inc.updates if u.status in INCIDENT_WORKING]
         if inc.impact in ("major", "critical") and active:
             first_active = polls_after(active[0], 1)
             if closed is None or first_active < closed:
@@ -270,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nNotifications {a} to {b}:")
         for s in result.sent:
             if lo <= s.at < hi:
-                print(f"  {_iso(s.at)[:16]}  {s.note.kind.value:<11} {s.note.title}"
+                print(f"  {iso(s.at)[:16]}  {s.note.kind.value:<11} {s.note.title}"
                       + (f" | {s.note.body}" if s.note.body else ""))
     return 0
 

@@ -735,7 +735,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{args.source} has no tray_app package")
     plan = QUICK if args.quick else FULL
     if args.only == "tls":
-        return only_tls(args.quick, args.keep)
+        return only_tls(args.quick, args.keep, args.source.resolve())
     missing = missing_requirements()
     if missing:
         print(f"error: the benchmark needs a virtual desktop: missing {', '.join(missing)}; "
@@ -775,13 +775,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if report.failures else 0
 
 
-def only_tls(quick: bool, keep: bool) -> int:
+def only_tls(quick: bool, keep: bool, source: Path) -> int:
     report = Report()
     tmp = Path(tempfile.mkdtemp(prefix="cst-bench-tls-"))
     print(f"# claude-status-tray bytes per poll over TLS ({'quick' if quick else 'full'} run), "
           f"python {sys.version.split()[0]}", flush=True)
     try:
-        tls_traffic.main(quick, tmp, report, real_padding())
+        tls_traffic.main(quick, tmp, report, real_padding(), source)
     except Exception as exc:  # noqa: BLE001 - reported like any failed phase
         report.missing([n for n in TLS if n not in report.figures],
                        f"measure_tls: {type(exc).__name__}: {exc}")

@@ -29,7 +29,7 @@ from typing import Any
 
 from common import Report, median, stop, wait_until
 
-from tests.netservers import PROXY_ENV, Conn, TestCA, TlsFront
+from tests.netservers import Conn, TestCA, TlsFront
 from tray_app.demo import StatusServer, summary
 
 FIGURES = ["net_tls_per_poll_bytes", "net_tls_per_hour_kb", "net_tls_handshake_bytes",
@@ -51,8 +51,7 @@ class TlsPolls:
         self.quick = quick
         self.padding = padding
         self.ca = TestCA(self.tmp, realistic=True)
-        self.env = {k: v for k, v in env.items() if k.lower() not in PROXY_ENV}
-        self.env.update(SSL_CERT_FILE=str(self.ca.pem), SSL_CERT_DIR="")
+        self.env = self.ca.env(env)
         for name in ("data", "state", "config", "cache"):
             (self.tmp / name).mkdir(exist_ok=True)
             self.env[f"XDG_{name.upper()}_HOME"] = str(self.tmp / name)
@@ -121,11 +120,12 @@ class TlsPolls:
                  f"(limit < {BUDGET_BYTES} B)")
 
 
-def main(quick: bool, tmp: Path, report: Report, padding: int) -> None:
-    """``bench/run.py --only tls``: this phase alone, no desktop needed."""
+def main(quick: bool, tmp: Path, report: Report, padding: int, source: Path) -> None:
+    """``bench/run.py --only tls``: this phase alone, no desktop needed, measuring the
+    checkout at ``source`` (as the full run does)."""
     env = dict(os.environ)
-    root = Path(__file__).resolve().parent.parent
-    env.update(PYTHONPATH=str(root), PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
+    env.update(PYTHONPATH=str(source), PYTHONPYCACHEPREFIX=str(tmp / "pycache"),
+               PYTHONDONTWRITEBYTECODE="")
     tls = TlsPolls(tmp, env, padding, quick)
     started = time.monotonic()
     try:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import APP_ID
 from . import config as config_mod
@@ -27,9 +27,9 @@ from .core.model import Failure
 from .core.models import FAMILIES, parse_filter
 from .core.policy import PolicyConfig
 from .core.prefs import Prefs
-from .core.urls import BadURL, host_of, is_loopback, page_base
-from .http import HttpClient
-from .monitor import Monitor
+from .core.urls import INCIDENTS_PATH, BadURL, host_of, is_loopback, page_base
+from .http import HttpClient, json_get_headers
+from .monitor import Monitor, Source
 from .source import StatuspageSource
 
 if TYPE_CHECKING:  # the long-running modes' parts load with them: `check` stays light
@@ -164,21 +164,28 @@ def make_monitor(
     except ValueError as exc:
         print(f"warning: connectivity check off: {exc}", file=err or sys.stderr)
         online = None
-    interval = effective_interval(cfg.interval, svc.url, err)
-    policy = policy or cfg.policy()
-    # The model filter is about Claude's models: it applies to the main page (Claude's unless
-    # the user names another), not to the other services.
-    models = parse_filter(cfg.models) if cfg.models and svc.url == cfg.url else None
     from .recent import RecentIncidents
 
     recent = RecentIncidents(lambda: source.mirror_base if source.using_mirror else source.base,
                              client, clock=clock.monotonic, wall=clock.time,
                              aliases=svc.aliases)
-    return Monitor(
-        models=models,
+    return _monitor(
+        svc, cfg, source, policy or cfg.policy(), err,
         recent=recent,
         # Claude's page: offer its model families in the menu before any incident names them.
         model_families=tuple(FAMILIES) if svc.key == "claude" else (),
+        online_check=online,
+        reach=reach,
+    )
+
+
+def _monitor(svc: ServiceConfig, cfg: Config, source: Source, policy: PolicyConfig,
+             err: TextIO | None = None, **adapters: Any) -> Monitor:
+    """A monitor of ``svc`` with the settings of ``cfg``: its interval in the policy's time
+    rules, and the model filter on the main page only (it is about Claude's models, not the
+    other services')."""
+    interval = effective_interval(cfg.interval, svc.url, err)
+    return Monitor(
         key=svc.key or host_of(svc.url),
         name=svc.name or host_of(svc.url),
         name_from_page=not svc.name,
@@ -186,8 +193,8 @@ def make_monitor(
         watch=svc.watch,
         policy=replace(policy, timing=replace(policy.timing, interval=interval)),
         interval=interval,
-        online_check=online,
-        reach=reach,
+        models=parse_filter(cfg.models) if cfg.models and svc.url == cfg.url else None,
+        **adapters,
     )
 
 
@@ -353,9 +360,10 @@ def _wait_forever(poller: Poller) -> None:
 
 
 def _demo_policy(cfg: Config) -> PolicyConfig:
-    # Short windows so a new user sees every kind of notification within a minute.
+    # Short windows so a new user sees every kind of notification within a minute (the
+    # demo's own 2 s interval comes from its config).
     policy = cfg.policy()
-    return replace(policy, timing=replace(policy.timing, interval=2.0, flap_window=15.0))
+    return replace(policy, timing=replace(policy.timing, flap_window=15.0))
 
 
 def _make_notifier(balloon: TrayBalloonBackend | None = None) -> Notifier:
@@ -551,24 +559,28 @@ def replay_setup(
     """A monitor over a :class:`ReplaySource` with the user's settings (or the defaults), and
     the notification preferences the replay's session gates with. Reads the config file only:
     never the user's history or state."""
-    import io
+    return _replay_parts(_replay_config(config=config, url=url, components=components,
+                                        interval=interval, models=models, err=err))
 
-    from .replay import ReplaySource
+
+def _replay_config(
+    *, config: Path | None, url: str | None, components: str | None, interval: float | None,
+    models: str | None, err: TextIO | None,
+) -> Config:
+    import io
 
     opts = Options(url=url, components=components, interval=interval, models=models,
                    config_path=config or Path(os.devnull))
     devnull = Path(os.devnull)
-    cfg = resolve_config(opts, AppPaths(devnull, devnull, devnull), err or io.StringIO())
+    return resolve_config(opts, AppPaths(devnull, devnull, devnull), err or io.StringIO())
+
+
+def _replay_parts(cfg: Config) -> tuple[Monitor, ReplaySource, Prefs]:
+    from .replay import ReplaySource
+
     svc = cfg.main_service()
     source = ReplaySource(svc.url)
-    interval_s = effective_interval(cfg.interval, svc.url)
-    policy = cfg.policy()
-    monitor = Monitor(
-        key=svc.key or host_of(svc.url), name=svc.name or host_of(svc.url),
-        name_from_page=not svc.name, source=source, watch=svc.watch,
-        policy=replace(policy, timing=replace(policy.timing, interval=interval_s)),
-        interval=interval_s, models=parse_filter(cfg.models) if cfg.models else None,
-    )
+    monitor = _monitor(svc, cfg, source, cfg.policy())
     prefs = Prefs(enabled=cfg.notifications, kinds=cfg.notify_on, paused_until=cfg.paused_until)
     return monitor, source, prefs
 
@@ -583,17 +595,17 @@ def run_replay(opts: Options, paths: AppPaths, out: TextIO, err: TextIO, *, file
     if (file is None) == (incidents is None):
         raise UsageError("replay needs a JSONL file (- for standard input) or --incidents "
                          "(a file, a URL, or nothing for the watched page's own)")
-    monitor, source, prefs = replay_setup(
-        config=opts.config_path or paths.config, url=opts.url, components=opts.components,
-        interval=opts.interval, models=opts.models, err=err)
+    cfg = _replay_config(config=opts.config_path or paths.config, url=opts.url,
+                         components=opts.components, interval=opts.interval, models=opts.models,
+                         err=err)
+    monitor, source, prefs = _replay_parts(cfg)
     try:
         if file is not None:
             lines = _replay_lines(file)
         else:
             from .core.timeline import rebuild
 
-            proxy = config_mod.load(opts.config_path or paths.config)[0].proxy
-            doc, where = _incidents_document(incidents or "", source.base, proxy)
+            doc, where = _incidents_document(incidents or "", source.base, cfg.proxy)
             rebuilt = rebuild(doc, page={"id": "", "name": monitor.name, "url": source.base})
             for problem in rebuilt.problems:
                 print(f"warning: {where}: {problem}", file=err)
@@ -631,17 +643,17 @@ def _incidents_document(where: str, base: str, proxy: str = "") -> tuple[object,
     from .replay import ReplayInputError
 
     if not where or "://" in where:
-        url = where or base + "/api/v2/incidents.json"
+        url = where or base + INCIDENTS_PATH
         try:
             if not url.rstrip("/").endswith(".json"):
-                url = page_base(url) + "/api/v2/incidents.json"
+                url = page_base(url) + INCIDENTS_PATH
             else:
                 page_base(url)  # https only (loopback excepted), no credentials
         except BadURL as exc:
             raise ReplayInputError(str(exc)) from None
         client = HttpClient(proxy=proxy)
         try:
-            result = client.request(url, headers={"Accept": "application/json"})
+            result = client.request(url, headers=json_get_headers())
         finally:
             client.close()
         if isinstance(result, Failure):

@@ -153,15 +153,15 @@ def from_dict(data: dict[str, Any], text: str = "", path: Path | None = None) ->
             values.update(_convert(key, value))
         except ConfigError as exc:
             bad(key, str(exc))
-    cfg = replace(Config(source_path=path), **values)
-    for why in cfg.timing().problems():
+    timing_problems = replace(Config(source_path=path), **values).timing().problems()
+    if timing_problems:
         keys = [k for k in ("monitoring_grace", "stale_after", "recovery_confirmations",
                             "interval") if k in values]
-        problems.append(f"{where}:{_line_of(text, keys[0]) if keys else 1}: {why}; using the "
-                        "defaults for monitoring_grace and stale_after")
+        problems.append(f"{where}:{_line_of(text, keys[0]) if keys else 1}: "
+                        f"{timing_problems[0]}; using the defaults for monitoring_grace and "
+                        "stale_after")
         values.pop("monitoring_grace", None)
         values.pop("stale_after", None)
-        break
     known = set(Config.__dataclass_fields__) - {"source_path", "problems", "notes",
                                                 "extra_services"}
     known |= {"services", "notifications_paused_until"}
@@ -205,11 +205,11 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
             return {"url": page_base(value)}
         except BadURL as exc:
             raise ConfigError(f"is not usable: {exc}") from exc
-    if key == "interval":
+    if key in ("interval", "monitoring_grace", "stale_after"):
         if (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
                 or not math.isfinite(value)):
             raise ConfigError("must be a positive number of seconds")
-        return {"interval": float(value)}
+        return {key: float(value)}
     if key == "components":
         return {"components": _selectors(value)}
     if key == "notify_on":
@@ -231,11 +231,6 @@ def _convert(key: str, value: Any) -> dict[str, Any]:
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         return {"models": tuple(m.key for m in chosen.entries)}
-    if key in ("monitoring_grace", "stale_after"):
-        if (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
-                or not math.isfinite(value)):
-            raise ConfigError("must be a positive number of seconds")
-        return {key: float(value)}
     if key == "recovery_confirmations":
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 20:
             raise ConfigError("must be a whole number from 1 to 20")

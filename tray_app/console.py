@@ -48,7 +48,7 @@ def check_json(url: str, level: Level, a: Assessment | None, checked_at: float,
         "incidents": [
             {"name": i.name, "status": i.status, "impact": i.impact, "url": i.url,
              "level": i.level.value, "id": i.id, "models": i.models,
-             "affects_you": i.relevant, "colours_icon": i.relevant and not i.quiet,
+             "affects_you": i.relevant, "colours_icon": i.colours,
              "estimate": estimates[i.id].as_json() if i.id in estimates else None}
             for i in (a.incidents if a else ())
         ],
@@ -62,7 +62,7 @@ def check_json(url: str, level: Level, a: Assessment | None, checked_at: float,
 def one_line(view: ServiceView) -> str:
     line = view.status_line
     a = view.assessment
-    colouring = [i for i in a.incidents if i.relevant and not i.quiet] if a else []
+    colouring = a.colouring if a else []
     if view.level.is_problem and len(colouring) > 1:
         line += f" (+{len(colouring) - 1} more)"
     return clean(line, 300)
@@ -74,7 +74,7 @@ def waybar(view: ServiceView) -> dict[str, Any]:
     tip = [clean(view.status_line, 300)]
     if a:
         tip += [f"{c.name}: {c.level.label}" for c in a.watched if c.level is not Level.OPERATIONAL]
-        tip += [f"• {i.name} ({i.status})" for i in a.incidents if i.relevant and not i.quiet]
+        tip += [f"• {i.name} ({i.status})" for i in a.colouring]
     percentage = {Level.OPERATIONAL: 100, Level.MAINTENANCE: 80, Level.DEGRADED: 60,
                   Level.PARTIAL_OUTAGE: 30, Level.MAJOR_OUTAGE: 0, Level.UNKNOWN: 50}
     return {

@@ -260,8 +260,7 @@ class Connection:
         self._pending: deque[Message] = deque()  # messages read while waiting for a reply
         try:
             self._authenticate()
-            name = self.call(BUS_NAME, BUS_PATH, BUS_NAME, "Hello")
-            self.unique_name = str(name[0]) if name else ""
+            self.call(BUS_NAME, BUS_PATH, BUS_NAME, "Hello")  # the bus talks only after it
         except BaseException:
             self._sock.close()
             raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from .core.estimate import long_text, short_text
+from .core.estimate import long_lines, short_text
 from .core.incidents import parse_time
 from .core.levels import Level, worst
 from .core.notices import local_window
@@ -116,7 +116,7 @@ def tooltip(views: tuple[ServiceView, ...], prefs: Prefs, now: float) -> str:
 def _lead_estimate(view: ServiceView) -> str:
     """The typical time to fix of the incident the headline names, shortened."""
     a = view.assessment
-    colouring = [i for i in a.incidents if i.relevant and not i.quiet] if a else []
+    colouring = a.colouring if a else []
     if colouring and colouring[0].id in view.estimates:
         return short_text(view.estimates[colouring[0].id])
     return ""
@@ -162,19 +162,13 @@ def _incidents(view: ServiceView) -> list[Entry]:
             out.append(Entry(_label(f"– Affects: {inc.models}"), enabled=False))
         if inc.id in view.estimates:
             out += [Entry(_label(f"– {line}"), enabled=False)
-                    for line in _two_lines(long_text(view.estimates[inc.id]))]
+                    for line in long_lines(view.estimates[inc.id])]
     for m in a.upcoming[:1]:
         start, end = parse_time(m.started_at), parse_time(m.ends_at)
         when = local_window(start, end) if start is not None else "soon"
         what = ", ".join(m.components[:3]) or m.name
         out.append(Entry(_label(f"Maintenance {when}: {what}"), enabled=False))
     return out
-
-
-def _two_lines(text: str) -> list[str]:
-    """A typical-time sentence split where a menu line can take it."""
-    head, sep, tail = text.partition(", half")
-    return [head + ",", "half" + tail] if sep else [text]
 
 
 def _models(view: ServiceView) -> Entry | None:

@@ -15,7 +15,7 @@ from .core.assess import Assessment, IncidentState, Selector, Watch, assess
 from .core.estimate import Estimate, estimate
 from .core.hint import HintState, hint_text, step_hint
 from .core.incidents import History, parse_time
-from .core.levels import Level, worst
+from .core.levels import INCIDENT_WORKING, Level, worst
 from .core.model import Failure, FailureKind, Fetched, Summary
 from .core.models import Mentions, Model, ModelFilter, mentions, seen_models
 from .core.notices import local_window
@@ -248,7 +248,7 @@ class Monitor:
     def next_delay(self) -> float:
         retry = self.last_failure.retry_after if self.last_failure else None
         a = self.assessment
-        live = bool(a and any(i.relevant and not i.quiet for i in a.incidents))
+        live = bool(a and a.colouring)
         urgent = self.state.level.is_problem or (live and not self.state.failures)
         delay = next_delay(
             self.interval, loopback=self.loopback, failures=self.state.failures,
@@ -324,7 +324,7 @@ def _failure_reason(failure: Failure) -> str:
 def _reading(a: Assessment) -> Reading:
     if a.level is Level.UNKNOWN and not a.incidents:
         return Reading(a.service, a.level, a.reasons[0] if a.reasons else "unreadable page")
-    colouring = [i for i in a.incidents if i.relevant and not i.quiet]
+    colouring = a.colouring
     if colouring:
         detail = colouring[0].name
     else:
@@ -342,8 +342,8 @@ def _reading(a: Assessment) -> Reading:
 def _estimable(a: Assessment) -> list[IncidentState]:
     """Open incidents a typical time to fix makes sense for: colouring the icon, not a
     maintenance, and not yet fixed (one in monitoring is fixed by the estimate's measure)."""
-    return [i for i in a.incidents if i.relevant and not i.quiet and not i.is_maintenance
-            and i.status in ("investigating", "identified")]
+    return [i for i in a.colouring if not i.is_maintenance
+            and i.status in INCIDENT_WORKING]
 
 
 def _upcoming(a: Assessment) -> Iterator[Upcoming]:

@@ -362,16 +362,14 @@ class OsascriptBackend:
         run: Callable[..., subprocess.CompletedProcess[str]] | None = None,
         timeout: float = OSASCRIPT_TIMEOUT_S,
     ) -> None:
-        import subprocess
-
-        self._run = run or subprocess.run
+        self._run = run  # subprocess.run unless given; imported only to notify
         self._timeout = timeout
 
     def send(self, title: str, body: str, app_name: str, icon_path: str | None) -> None:
         import subprocess
 
         try:
-            done = self._run(
+            done = (self._run or subprocess.run)(
                 osascript_argv(title, body), capture_output=True, text=True,
                 timeout=self._timeout, check=False, stdin=subprocess.DEVNULL,
             )

@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 from .core.incidents import History, parse_incidents
 from .core.statuspage import NotAStatuspage, decode
+from .core.urls import INCIDENTS_PATH
 from .http import HttpClient, Response, json_get_headers, retry_after
 
 log = logging.getLogger(__name__)
 
-INCIDENTS_PATH = "/api/v2/incidents.json"
 MIN_GAP = 3600.0
 
 
@@ -31,7 +31,6 @@ class RecentIncidents:
         self.wall = wall
         self.aliases = aliases
         self.history: History | None = None
-        self.fetches = 0
         self._next: float | None = None
         self._etag = ""
         self._modified = ""
@@ -41,9 +40,8 @@ class RecentIncidents:
         if not needed or (self._next is not None and self.clock() < self._next):
             return
         self._next = self.clock() + self.min_gap
-        self.fetches += 1
-        headers = (json_get_headers(self._etag, self._modified)
-                   if self.history is not None else json_get_headers())
+        # (the validators are set only with a history: before one, the GET is plain)
+        headers = json_get_headers(self._etag, self._modified)
         url = self._base() + INCIDENTS_PATH
         result = self.client.request(url, headers=headers, aliases=self.aliases)
         if not isinstance(result, Response):

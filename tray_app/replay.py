@@ -27,7 +27,7 @@ from .core.policy import Notify, format_duration
 from .core.prefs import Prefs
 from .core.statuspage import NotAStatuspage, parse_summary
 from .core.timeline import Rebuilt
-from .core.urls import host_of
+from .core.urls import SUMMARY_PATH, host_of
 from .monitor import Monitor, ServiceView
 from .poller import Poller, Report
 
@@ -148,7 +148,7 @@ class ReplaySource:
 
     def fetch(self) -> Fetched:
         self.fetches += 1
-        url = self.base + "/api/v2/summary.json"
+        url = self.base + SUMMARY_PATH
         if self.offline:
             return Fetched(url, failure=Failure(FailureKind.CONNECT, "no connection"))
         if self.error:

@@ -112,8 +112,8 @@ class StatuspageSource:
     def _fetch(self, base: str, via_mirror: bool = False) -> Fetched:
         url = base + SUMMARY_PATH
         cache = self._cache.setdefault(url, _Cache())
-        headers = (json_get_headers(cache.etag, cache.last_modified)
-                   if cache.summary is not None else json_get_headers())
+        # (the validators are set only with a summary: before one, the GET is plain)
+        headers = json_get_headers(cache.etag, cache.last_modified)
         result = self.client.request(url, headers=headers, aliases=self.aliases)
         if isinstance(result, Failure):
             return Fetched(url, failure=result, via_mirror=via_mirror)

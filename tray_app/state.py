@@ -23,7 +23,7 @@ from typing import Any
 
 from .core.persist import dump_state, load_state
 from .core.policy import PolicyState
-from .core.prefs import EVERY_SERVICE
+from .core.prefs import armed_keys
 from .store import Database
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class Saved:
     def __post_init__(self) -> None:
         armed: object = self.armed
         if isinstance(armed, bool):  # True: every service (as earlier versions saved it)
-            object.__setattr__(self, "armed", _armed(armed))
+            object.__setattr__(self, "armed", armed_keys(armed))
 
 
 Row = tuple[str, ...]  # ("state", service) | ("page_id", service) | ("component_id", service,
@@ -178,7 +178,7 @@ def _decode(raw: _Raw) -> Saved:
         services=services,
         page_ids={str(k): str(v) for k, v in raw.page_ids if v},
         paused_until=_number(raw.settings, "paused_until"),
-        armed=_armed(_json(raw.settings.get("armed", "[]"))),
+        armed=armed_keys(_json(raw.settings.get("armed", "[]"))),
         alerts=tuple(alerts),
         saved_at=_number(raw.settings, "saved_at"),
         component_ids=component_ids,
@@ -224,7 +224,7 @@ def import_json(conn: sqlite3.Connection, data: bytes) -> None:
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             rows[("setting", name)] = json.dumps(float(value))
     if isinstance(raw.get("armed"), bool):
-        rows[("setting", "armed")] = json.dumps(sorted(_armed(raw["armed"])))
+        rows[("setting", "armed")] = json.dumps(sorted(armed_keys(raw["armed"])))
     alerts = raw.get("alerts", [])
     for alert in (alerts[-MAX_ALERTS:] if isinstance(alerts, list) else ()):
         if isinstance(alert, dict):
@@ -233,10 +233,3 @@ def import_json(conn: sqlite3.Connection, data: bytes) -> None:
         _put(conn, key, value)
 
 
-def _armed(value: object) -> frozenset[str]:
-    """The armed one-shot alerts: a list of service keys; an older ``true`` arms them all."""
-    if value is True:
-        return frozenset({EVERY_SERVICE})
-    if isinstance(value, list):
-        return frozenset(str(v) for v in value if isinstance(v, str))
-    return frozenset()

@@ -78,6 +78,11 @@ class IncidentState:
     models: str = ""  # the models it names: "Opus 4.8, Haiku 4.5" ("" when none)
     component_ids: tuple[str, ...] = ()  # every component it lists, watched or not
 
+    @property
+    def colours(self) -> bool:
+        """Concerns the user and still colours the icon."""
+        return self.relevant and not bool(self.quiet)
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -101,6 +106,11 @@ class Assessment:
     @property
     def watched(self) -> tuple[ComponentState, ...]:
         return tuple(c for c in self.components if c.watched)
+
+    @property
+    def colouring(self) -> list[IncidentState]:
+        """The incidents that colour the icon."""
+        return [i for i in self.incidents if i.colours]
 
 
 def _leaves(summary: Summary) -> list[Component]:
@@ -468,7 +478,7 @@ def _headline(
         return f"{service}: operational"
     if level is Level.UNKNOWN:
         return f"{service}: unknown, {reasons[0] if reasons else 'no trustworthy data'}"
-    colouring = [i for i in incidents if i.relevant and not i.quiet]
+    colouring = [i for i in incidents if i.colours]
     label = "recovering" if colouring and all(i.recovering for i in colouring) else level.label
     if colouring:
         return f"{service}: {label}, {colouring[0].name}"

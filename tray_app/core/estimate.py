@@ -183,14 +183,17 @@ def _round_up(seconds: float) -> float:
 def long_text(e: Estimate) -> str:
     """For the menu: "Typically: of similar incidents still open after 40 min, half were fixed
     within another 35 min, 3 in 4 within 1 h 50 min"."""
+    return " ".join(long_lines(e))
+
+
+def long_lines(e: Estimate) -> tuple[str, str]:
+    """:func:`long_text` in the two parts a menu line can take."""
     median = format_duration(_round_up(e.median_s))
     p75 = format_duration(_round_up(e.p75_s))
-    if e.age_s >= 60:
-        return (
-            f"Typically: of similar incidents still open after {format_duration(e.age_s)}, "
-            f"half were fixed within another {median}, 3 in 4 within {p75}"
-        )
-    return f"Typically: of similar incidents, half were fixed within {median}, 3 in 4 within {p75}"
+    since = f" still open after {format_duration(e.age_s)}" if e.age_s >= 60 else ""
+    another = " another" if e.age_s >= 60 else ""
+    return (f"Typically: of similar incidents{since},",
+            f"half were fixed within{another} {median}, 3 in 4 within {p75}")
 
 
 def short_text(e: Estimate) -> str:

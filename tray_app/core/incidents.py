@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
+from .levels import INCIDENT_DONE, INCIDENT_WORKING
 from .plaintext import clean
 
 LATE_POST_S = 30 * 60  # first posted later than this after its start: back-dated
@@ -29,8 +31,8 @@ MAX_PROBLEMS = 20
 BODY_LIMIT = 2000
 NAME_LIMIT = 200
 
-_OPEN = frozenset({"investigating", "identified"})
-_CLOSED = frozenset({"resolved", "postmortem"})
+_OPEN = INCIDENT_WORKING
+_CLOSED = INCIDENT_DONE
 _AFTER_THE_FACT = _CLOSED | {"monitoring"}
 
 
@@ -57,16 +59,16 @@ class PastIncident:
     updates: tuple[Update, ...] = ()  # oldest first
     url: str = ""  # its shortlink
 
-    @property
+    @cached_property  # the archive replay asks millions of times
     def component_ids(self) -> frozenset[str]:
         return frozenset(cid for cid, _ in self.components)
 
-    @property
+    @cached_property
     def bodies(self) -> tuple[str, ...]:
         """Update texts, oldest first (for ``models.mentions``)."""
         return tuple(u.body for u in self.updates)
 
-    @property
+    @cached_property
     def fixed(self) -> float | None:
         """When the fix was in: the start of the last monitoring stretch, else resolution."""
         if self.resolved is None:
@@ -79,7 +81,7 @@ class PastIncident:
                 stretch = None
         return min(stretch, self.resolved) if stretch is not None else self.resolved
 
-    @property
+    @cached_property
     def posted_live(self) -> bool:
         """False for a report made after the fact (see the module docstring)."""
         if not self.updates:
@@ -87,17 +89,17 @@ class PastIncident:
         first = self.updates[0]
         return first.status not in _AFTER_THE_FACT and first.at - self.start <= LATE_POST_S
 
-    @property
+    @cached_property
     def posted(self) -> float:
         """When it first appeared on the page: its first update's real posting time."""
         return self.updates[0].at if self.updates else self.created
 
-    @property
+    @cached_property
     def closed_at(self) -> float | None:
         """When an update first closed it (``resolved``/``postmortem``), or None."""
         return next((u.at for u in self.updates if u.status in _CLOSED), None)
 
-    @property
+    @cached_property
     def shown_open(self) -> bool:
         """Was it ever on the page unresolved? (A report after the fact never was.)"""
         return bool(self.updates) and self.updates[0].status not in _CLOSED
@@ -184,7 +186,7 @@ def _incident(item: Any, index: int, problems: list[str]) -> PastIncident | None
     resolved = parse_time(item.get("resolved_at"))
     if item.get("resolved_at") is not None and resolved is None:
         problems.append(f"{label}: unreadable resolved_at: treated as unresolved")
-    if status not in ("resolved", "postmortem"):
+    if status not in INCIDENT_DONE:
         resolved = None  # an open incident's resolved_at (if any) is stale
     return PastIncident(
         id=_text(item.get("id"), 64) or f"incident-{index}",

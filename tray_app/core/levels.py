@@ -107,7 +107,9 @@ INCIDENT_IMPACT = {
     # Scheduled maintenances carry this impact.
     "maintenance": Level.MAINTENANCE,
 }
-INCIDENT_OPEN = frozenset({"investigating", "identified", "monitoring"})
-INCIDENT_CLOSED = frozenset({"resolved", "postmortem", "completed"})
+INCIDENT_WORKING = frozenset({"investigating", "identified"})  # no fix out yet
+INCIDENT_DONE = frozenset({"resolved", "postmortem"})  # an incident's closing statuses
+INCIDENT_OPEN = INCIDENT_WORKING | {"monitoring"}
+INCIDENT_CLOSED = INCIDENT_DONE | {"completed"}  # "completed": a maintenance's
 MAINTENANCE_ACTIVE = frozenset({"in_progress", "verifying"})
 MAINTENANCE_INACTIVE = frozenset({"scheduled", "completed"})

@@ -498,11 +498,11 @@ def _shown(obs: Reading, now: float, previous: float | None, startup: bool, t: T
             start=start if plausible and start is not None else now,
             exact=plausible or not startup, level=inc.level, seen=now,
             maintenance=inc.is_maintenance, components=inc.components,
-            colouring=inc.relevant and not inc.quiet and alert_class(inc.level) > 0,
+            colouring=inc.colours and alert_class(inc.level) > 0,
             status=inc.status, models=inc.models,
         )
         monitoring = inc.status == "monitoring" and not inc.is_maintenance
-        out.append(_Seen(rec, inc.relevant and not inc.quiet, inc.fixed, monitoring))
+        out.append(_Seen(rec, inc.colours, inc.fixed, monitoring))
     loose = obs.loose if obs.loose is not None else (
         obs.level if not obs.incidents else Level.OPERATIONAL)
     if loose.is_problem:

@@ -11,6 +11,16 @@ from .policy import Kind, Notify
 EVERY_SERVICE = "*"
 
 
+def armed_keys(value: object) -> frozenset[str]:
+    """The services "notify me when it's back" is armed for, from what a file or an older
+    version held: service keys; ``true`` (every service) or ``false``; anything else: none."""
+    if isinstance(value, bool):
+        return frozenset({EVERY_SERVICE} if value else ())
+    if isinstance(value, list | tuple | set | frozenset):
+        return frozenset(str(v) for v in value if isinstance(v, str))
+    return frozenset()
+
+
 @dataclass(frozen=True)
 class Prefs:
     enabled: bool = True
@@ -21,9 +31,8 @@ class Prefs:
     kinds: frozenset[str] = frozenset(k.value for k in Kind)
 
     def __post_init__(self) -> None:
-        armed: object = self.armed
-        if isinstance(armed, bool):
-            object.__setattr__(self, "armed", frozenset({EVERY_SERVICE} if armed else ()))
+        if isinstance(self.armed, bool):
+            object.__setattr__(self, "armed", armed_keys(self.armed))
 
     def armed_for(self, service: str) -> bool:
         return EVERY_SERVICE in self.armed or service in self.armed

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .incidents import PastIncident, parse_incidents
-from .levels import COMPONENT_STATUS, INCIDENT_CLOSED, Level
+from .levels import COMPONENT_STATUS, INCIDENT_CLOSED, INCIDENT_IMPACT, Level
 
 _INDICATOR = {  # the page-wide roll-up, as Statuspage words it
     0: ("none", "All Systems Operational"),
@@ -39,7 +39,6 @@ _INDICATOR = {  # the page-wide roll-up, as Statuspage words it
     3: ("major", "Partial System Outage"),
     4: ("critical", "Major Service Outage"),
 }
-_IMPACT_RANK = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical": 4}
 
 def iso(ts: float) -> str:
     when = datetime.fromtimestamp(ts, UTC)
@@ -146,9 +145,9 @@ def _summary(
             "components": [{"id": cid, "name": components[cid], "status": statuses[cid]}
                            for cid in ids if cid in components],
         })
-    rank = max([_IMPACT_RANK.get(str(i.get("impact")), 0) for i in open_incidents]
-               + [COMPONENT_STATUS.get(s, Level.OPERATIONAL).rank for s in statuses.values()]
-               + [0])
+    levels = [INCIDENT_IMPACT.get(str(i.get("impact")), Level.OPERATIONAL) for i in open_incidents]
+    levels += [COMPONENT_STATUS.get(s, Level.OPERATIONAL) for s in statuses.values()]
+    rank = max([lv.rank for lv in levels] + [0])
     indicator, description = _INDICATOR[rank]
     return {
         "page": {**page, "updated_at": stamp},

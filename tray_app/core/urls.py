@@ -6,6 +6,7 @@ import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
 SUMMARY_PATH = "/api/v2/summary.json"
+INCIDENTS_PATH = "/api/v2/incidents.json"
 
 
 class BadURL(ValueError):
